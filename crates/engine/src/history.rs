@@ -1,0 +1,4 @@
+//! History (being written).
+/// History.
+#[derive(Debug, Default)]
+pub struct History;

@@ -36,7 +36,11 @@ pub mod report;
 mod signals;
 pub mod supplier;
 
-pub use assess::{Assessment, Context, Prepared, Signal, analyse, assess, prepare};
+pub use report::{MessageReport, message_report};
+
+pub use assess::{
+    Assessment, Context, MatchKind, Prepared, Signal, analyse, assess, prepare, remember,
+};
 pub use attachment::{NoPdfExtractor, TextExtractor};
 pub use error::EngineError;
 pub use history::History;

@@ -55,7 +55,7 @@ impl AbaRouting {
             .zip([3, 7, 1].iter().cycle())
             .map(|(d, w)| u32::from(d - b'0') * w)
             .sum();
-        sum % 10 == 0
+        sum.is_multiple_of(10)
     }
 
     /// The nine digits.

@@ -4,7 +4,7 @@ use crate::DomainError;
 use std::fmt;
 
 /// A six-digit BSB. BSBs carry no check digit; existence can be checked against
-/// the AusPayNet directory, which Sentra does not ship.
+/// the `AusPayNet` directory, which Sentra does not ship.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Bsb(String);
 

@@ -79,7 +79,7 @@ impl AccountNumber {
 
 /// Masks all but the last four characters: `****4958`.
 pub fn mask(s: &str) -> String {
-    let chars: Vec<char> = s.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let chars: Vec<char> = s.chars().filter(char::is_ascii_alphanumeric).collect();
     let keep = chars.len().min(4);
     let tail: String = chars[chars.len() - keep..].iter().collect();
     format!("****{tail}")

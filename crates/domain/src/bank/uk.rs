@@ -45,9 +45,11 @@ impl fmt::Display for SortCode {
 /// A UK account number standardised to eight digits.
 ///
 /// Vocalink's rules for non-standard lengths: six and seven digits are padded
-/// with leading zeros; ten-digit numbers (NatWest, Co-operative) keep their
-/// last eight digits. Nine-digit Santander numbers need the sort code changed
-/// too, so they are handled by [`UkAccountNumber::standardise`].
+/// with leading zeros; ten-digit numbers keep their last eight digits
+/// (`NatWest`), except Co-operative Bank ones, which keep their first eight.
+/// Nine-digit Santander numbers need the sort code changed, and telling a
+/// Co-operative number apart needs the sort code, so both are handled by
+/// [`UkAccountNumber::standardise`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UkAccountNumber(String);
 
@@ -78,7 +80,8 @@ impl UkAccountNumber {
 
     /// Standardises a sort code and account number pair, including the
     /// nine-digit Santander form (the first account digit replaces the last
-    /// sort code digit).
+    /// sort code digit) and ten-digit Co-operative Bank numbers (sort codes
+    /// 08-00-00 to 08-99-99 outside Citibank's 08-30-xx, first eight digits).
     pub fn standardise(
         sort_code: &str,
         account: &str,
@@ -93,10 +96,15 @@ impl UkAccountNumber {
             let new_sort = format!("{}{}", &sort.as_str()[..5], &digits[..1]);
             return Ok((SortCode(new_sort), UkAccountNumber(digits[1..].to_owned())));
         }
-        Ok((
-            SortCode::parse(sort_code)?,
-            UkAccountNumber::parse(&digits)?,
-        ))
+        let sort = SortCode::parse(sort_code)?;
+        if digits.len() == 10
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && sort.as_str().starts_with("08")
+            && !sort.as_str().starts_with("083")
+        {
+            return Ok((sort, UkAccountNumber(digits[..8].to_owned())));
+        }
+        Ok((sort, UkAccountNumber::parse(&digits)?))
     }
 
     /// The eight digits.
@@ -135,5 +143,18 @@ mod tests {
         let (s, a) = UkAccountNumber::standardise("09-01-26", "123456789").unwrap();
         assert_eq!((s.as_str(), a.as_str()), ("090121", "23456789"));
         assert!(UkAccountNumber::parse("12345").is_err());
+    }
+
+    #[test]
+    fn ten_digit_co_operative_numbers_keep_their_first_eight_digits() {
+        let (_, a) = UkAccountNumber::standardise("08-92-99", "1234567890").unwrap();
+        assert_eq!(a.as_str(), "12345678");
+        // Citibank's 08-30-xx and NatWest keep the last eight.
+        let (_, a) = UkAccountNumber::standardise("08-30-01", "1234567890").unwrap();
+        assert_eq!(a.as_str(), "34567890");
+        let (_, a) = UkAccountNumber::standardise("60-16-13", "1234567890").unwrap();
+        assert_eq!(a.as_str(), "34567890");
+        assert!(UkAccountNumber::standardise("08-92-99", "12345678901").is_err());
+        assert!(UkAccountNumber::standardise("08-92-9", "1234567890").is_err());
     }
 }

@@ -1,5 +1,58 @@
 //! The `sentra` binary: command-line entry point for every Sentra process.
+//!
+//! Subcommands are thin: they turn arguments into configuration, call the
+//! library crates, and turn results into output and exit codes. Errors are
+//! `anyhow` here and only here.
 
-fn main() -> anyhow::Result<()> {
-    Ok(())
+mod demo;
+mod scan;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Sentra: payment-fraud defence for construction and trades businesses.
+#[derive(Debug, Parser)]
+#[command(name = "sentra", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Analyse email files offline and report what looks like payment fraud.
+    Scan(scan::ScanArgs),
+    /// Show Sentra working on the sample mailbox shipped in `examples/`.
+    Demo(demo::DemoArgs),
+    /// Internal: the sandboxed PDF text worker (started by Sentra itself).
+    #[command(hide = true)]
+    PdfWorker,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let pdf = sentra_engine::NoPdfExtractor;
+    let result = match cli.command {
+        Command::Scan(args) => scan::run(&args, &pdf),
+        Command::Demo(args) => demo::run(&args, &pdf),
+        Command::PdfWorker => Ok(ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sentra: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

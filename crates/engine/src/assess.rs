@@ -36,7 +36,7 @@ impl Context {
     /// Builds the context and its lookalike index.
     pub fn new(
         suppliers: SupplierDirectory,
-        org_domains: Vec<String>,
+        org_domains: &[String],
         executives: Vec<Executive>,
         modulus: Option<Arc<ModulusTables>>,
     ) -> Self {

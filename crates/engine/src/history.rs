@@ -172,7 +172,7 @@ mod tests {
     fn invoices_and_amounts_are_kept_per_supplier() {
         let mut h = History::new();
         let numbers = vec!["INV-0042".to_owned()];
-        let total = Some(Money::new(100_00, Currency::GBP));
+        let total = Some(Money::new(10_000, Currency::GBP));
         h.record(&Observation {
             supplier_key: Some("Apex".into()),
             invoice_numbers: &numbers,

@@ -28,10 +28,10 @@ pub(crate) fn match_supplier(
         if let Some(i) = reg.as_deref().and_then(|d| dir.by_domain(d)) {
             return Some((i, MatchKind::Domain));
         }
-        if let Some(m) = ctx.lookalikes.check(addr.domain()) {
-            if let Some(Owner::Supplier(i)) = ctx.lookalike_owners.get(m.protected) {
-                return Some((*i, MatchKind::LookalikeDomain));
-            }
+        if let Some(m) = ctx.lookalikes.check(addr.domain())
+            && let Some(Owner::Supplier(i)) = ctx.lookalike_owners.get(m.protected)
+        {
+            return Some((*i, MatchKind::LookalikeDomain));
         }
     }
     if let Some(i) = sender
@@ -215,33 +215,31 @@ pub(crate) fn collect(
         );
     }
 
-    if payment_related {
-        if let Some(d) = &sender_domain {
-            if is_freemail(d) {
-                push(
-                    &mut out,
-                    SignalCode::FreemailSender,
-                    RiskLevel::Medium,
-                    format!(
-                        "A payment email from a free personal mail account ({d}), not a business domain."
-                    ),
-                    vec![format!("Sender domain: {d}")],
-                );
-            }
-            let known = sup.is_some_and(|s| {
-                s.domains
-                    .iter()
-                    .any(|sd| registrable_domain(sd).as_deref() == Some(d.as_str()))
-            });
-            if !known && !ctx.is_org_domain(d) && !history.knows_sender_domain(d) {
-                push(
-                    &mut out,
-                    SignalCode::FirstContact,
-                    RiskLevel::Medium,
-                    format!("This is the first email seen from {d}."),
-                    vec![format!("Sender domain: {d}")],
-                );
-            }
+    if payment_related && let Some(d) = &sender_domain {
+        if is_freemail(d) {
+            push(
+                &mut out,
+                SignalCode::FreemailSender,
+                RiskLevel::Medium,
+                format!(
+                    "A payment email from a free personal mail account ({d}), not a business domain."
+                ),
+                vec![format!("Sender domain: {d}")],
+            );
+        }
+        let known = sup.is_some_and(|s| {
+            s.domains
+                .iter()
+                .any(|sd| registrable_domain(sd).as_deref() == Some(d.as_str()))
+        });
+        if !known && !ctx.is_org_domain(d) && !history.knows_sender_domain(d) {
+            push(
+                &mut out,
+                SignalCode::FirstContact,
+                RiskLevel::Medium,
+                format!("This is the first email seen from {d}."),
+                vec![format!("Sender domain: {d}")],
+            );
         }
     }
 
@@ -449,20 +447,20 @@ fn lookalike_signals(
             return;
         }
         checked.push(host.clone());
-        if let Some(m) = ctx.lookalikes.check(&host) {
-            if let Some(real) = ctx.lookalikes.protected().get(m.protected) {
-                let owner = match ctx.lookalike_owners.get(m.protected) {
-                    Some(Owner::Supplier(i)) => ctx
-                        .suppliers
-                        .get(*i)
-                        .map_or_else(String::new, |s| format!(" ({})", s.name)),
-                    _ => " (your own domain)".to_owned(),
-                };
-                evidence.push(format!(
-                    "{label} {host} imitates {real}{owner}: {}",
-                    m.technique.describe()
-                ));
-            }
+        if let Some(m) = ctx.lookalikes.check(&host)
+            && let Some(real) = ctx.lookalikes.protected().get(m.protected)
+        {
+            let owner = match ctx.lookalike_owners.get(m.protected) {
+                Some(Owner::Supplier(i)) => ctx
+                    .suppliers
+                    .get(*i)
+                    .map_or_else(String::new, |s| format!(" ({})", s.name)),
+                _ => " (your own domain)".to_owned(),
+            };
+            evidence.push(format!(
+                "{label} {host} imitates {real}{owner}: {}",
+                m.technique.describe()
+            ));
         }
     };
     if let Some(d) = msg.from.as_ref().and_then(Mailbox::domain) {
@@ -536,54 +534,50 @@ fn impersonation_signals(
             )
             .ok()
         })
+        && registrable_domain(shown.domain()).is_some_and(|d| d != domain)
     {
-        if registrable_domain(shown.domain()).is_some_and(|d| d != domain) {
-            push(
-                out,
-                SignalCode::DisplayNameImpersonation,
-                on_payment(payment_related, RiskLevel::High, RiskLevel::Medium),
-                format!(
-                    "The sender's name shows the address {shown}, but the email really comes from {addr}."
-                ),
-                vec![
-                    format!("Display name “{name}”"),
-                    format!("Actual address: {addr}"),
-                ],
-            );
-            return;
-        }
+        push(
+            out,
+            SignalCode::DisplayNameImpersonation,
+            on_payment(payment_related, RiskLevel::High, RiskLevel::Medium),
+            format!(
+                "The sender's name shows the address {shown}, but the email really comes from {addr}."
+            ),
+            vec![
+                format!("Display name “{name}”"),
+                format!("Actual address: {addr}"),
+            ],
+        );
+        return;
     }
     let matched_by_address = matches!(supplier, Some((_, MatchKind::Email | MatchKind::Domain)));
-    if !matched_by_address {
-        if let Some(s) = ctx
+    if !matched_by_address
+        && let Some(s) = ctx
             .suppliers
             .by_display_name(name)
             .and_then(|i| ctx.suppliers.get(i))
-        {
-            if !s
-                .domains
-                .iter()
-                .any(|d| registrable_domain(d).as_deref() == Some(domain.as_str()))
-            {
-                let real = s
-                    .domains
-                    .first()
-                    .map_or_else(|| "its known addresses".to_owned(), Clone::clone);
-                push(
-                    out,
-                    SignalCode::DisplayNameImpersonation,
-                    on_payment(payment_related, RiskLevel::High, RiskLevel::Medium),
-                    format!(
-                        "The sender uses the name {} but writes from {domain}, not {real}.",
-                        s.name
-                    ),
-                    vec![
-                        format!("Display name “{name}” from {addr}"),
-                        format!("{} uses {real}", s.name),
-                    ],
-                );
-            }
-        }
+        && !s
+            .domains
+            .iter()
+            .any(|d| registrable_domain(d).as_deref() == Some(domain.as_str()))
+    {
+        let real = s
+            .domains
+            .first()
+            .map_or_else(|| "its known addresses".to_owned(), Clone::clone);
+        push(
+            out,
+            SignalCode::DisplayNameImpersonation,
+            on_payment(payment_related, RiskLevel::High, RiskLevel::Medium),
+            format!(
+                "The sender uses the name {} but writes from {domain}, not {real}.",
+                s.name
+            ),
+            vec![
+                format!("Display name “{name}” from {addr}"),
+                format!("{} uses {real}", s.name),
+            ],
+        );
     }
 }
 
@@ -623,20 +617,19 @@ fn thread_signals(
             .check(domain)
             .is_some()
     });
-    let evidence = match imitated {
-        Some(p) => vec![format!("{domain} imitates thread participant {p}")],
-        None => {
-            let mut parts: Vec<&String> = thread.participants.iter().collect();
-            parts.sort();
-            vec![format!(
-                "{domain} was not in this conversation (participants: {})",
-                parts
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )]
-        }
+    let evidence = if let Some(p) = imitated {
+        vec![format!("{domain} imitates thread participant {p}")]
+    } else {
+        let mut parts: Vec<&String> = thread.participants.iter().collect();
+        parts.sort();
+        vec![format!(
+            "{domain} was not in this conversation (participants: {})",
+            parts
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )]
     };
     push(
         out,

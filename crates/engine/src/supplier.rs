@@ -282,17 +282,16 @@ impl SupplierDirectory {
                 }
                 s.country.get_or_insert_with(|| c.to_ascii_uppercase());
             }
-            if let Some(n) = field(cols.account_name) {
-                if !s.account_names.iter().any(|x| x == n) {
-                    s.account_names.push(n.to_owned());
-                }
+            if let Some(n) = field(cols.account_name)
+                && !s.account_names.iter().any(|x| x == n)
+            {
+                s.account_names.push(n.to_owned());
             }
             if let Some(account) = csv_account(&cols, &field)
                 .map_err(|why| EngineError::SupplierCsv(format!("row {row}: {why}")))?
+                && !s.accounts.iter().any(|a| a.same_account(&account))
             {
-                if !s.accounts.iter().any(|a| a.same_account(&account)) {
-                    s.accounts.push(account);
-                }
+                s.accounts.push(account);
             }
         }
         Ok(Self::new(suppliers))

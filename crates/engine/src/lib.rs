@@ -23,6 +23,7 @@
 mod assess;
 pub mod attachment;
 mod auth_results;
+mod batch;
 mod classify;
 pub mod domains;
 mod error;
@@ -41,6 +42,7 @@ pub use report::{MessageReport, message_report};
 pub use assess::{
     Assessment, Context, MatchKind, Prepared, Signal, analyse, assess, prepare, remember,
 };
+pub use batch::assess_in_order;
 pub use attachment::{NoPdfExtractor, TextExtractor};
 pub use error::EngineError;
 pub use history::History;

@@ -103,32 +103,21 @@ pub(crate) fn analyse_all(
     let done = AtomicUsize::new(0);
     let total = inputs.len();
     let show = progress && total >= 200 && std::io::stderr().is_terminal();
-    let mut prepared: Vec<(usize, sentra_engine::Prepared)> = inputs
+    let prepared: Vec<(String, sentra_engine::Prepared)> = inputs
         .par_iter()
-        .enumerate()
-        .map(|(i, input)| {
+        .map(|input| {
             let p = sentra_engine::prepare(&input.bytes, ctx, pdf);
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if show && (n.is_multiple_of((total / 100).max(1)) || n == total) {
+            if show && (n % (total / 100).max(1) == 0 || n == total) {
                 progress_bar(n, total);
             }
-            (i, p)
+            (input.source.clone(), p)
         })
         .collect();
     if show {
         eprintln!();
     }
-    // Ascending Date: order, ties (and undated messages, last) in path order.
-    prepared.sort_by_key(|(i, p)| (p.date().is_none(), p.date(), *i));
-    let mut history = History::new();
-    let mut reports = Vec::with_capacity(prepared.len());
-    for (i, p) in &prepared {
-        let source = inputs.get(*i).map_or("", |input| input.source.as_str());
-        let a = sentra_engine::assess(p, ctx, &history);
-        sentra_engine::remember(&mut history, p, &a, ctx, source);
-        reports.push(sentra_engine::message_report(source, p, &a, ctx));
-    }
-    reports
+    sentra_engine::assess_in_order(prepared, ctx, &mut History::new())
 }
 
 fn progress_bar(n: usize, total: usize) {

@@ -314,7 +314,11 @@ pub fn remember(history: &mut History, p: &Prepared, a: &Assessment, ctx: &Conte
         participants,
         message_id: msg.message_id.as_deref(),
         refers_to,
-        supplier_key: signals::supplier_key(msg, ctx, a.supplier),
+        supplier_key: if signals::bills(a.category) {
+            signals::supplier_key(msg, ctx, a.supplier)
+        } else {
+            None
+        },
         invoice_numbers: &p.facts.invoice_numbers,
         total: p.facts.amounts.first().map(|m| m.money),
         due: p.facts.due_dates.first().copied(),

@@ -6,7 +6,11 @@ use crate::{Context, History, MessageReport, Prepared, assess, message_report, r
 
 /// Assesses already-prepared messages in date order and returns their reports
 /// in that order. `prepared` pairs each message with its source label.
-pub fn assess_in_order(mut prepared: Vec<(String, Prepared)>, ctx: &Context, history: &mut History) -> Vec<MessageReport> {
+pub fn assess_in_order(
+    mut prepared: Vec<(String, Prepared)>,
+    ctx: &Context,
+    history: &mut History,
+) -> Vec<MessageReport> {
     // Stable: equal keys keep input order.
     prepared.sort_by_key(|(_, p)| (p.date().is_none(), p.date()));
     prepared

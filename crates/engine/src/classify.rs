@@ -128,8 +128,12 @@ const PHRASES: &[(&str, Cue)] = &[
     ("final notice", Cue::Urgency),
     ("final demand", Cue::Urgency),
     ("legal action", Cue::Urgency),
-    ("confidential", Cue::Urgency),
+    // Not bare "confidential": every email disclaimer says it.
     ("strictly confidential", Cue::Urgency),
+    ("keep this confidential", Cue::Urgency),
+    ("keep it confidential", Cue::Urgency),
+    ("confidential matter", Cue::Urgency),
+    ("confidential acquisition", Cue::Urgency),
     ("keep this between us", Cue::Urgency),
     ("keep this to yourself", Cue::Urgency),
     ("do not discuss", Cue::Urgency),

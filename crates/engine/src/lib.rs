@@ -42,8 +42,8 @@ pub use report::{MessageReport, message_report};
 pub use assess::{
     Assessment, Context, MatchKind, Prepared, Signal, analyse, assess, prepare, remember,
 };
-pub use batch::assess_in_order;
 pub use attachment::{NoPdfExtractor, TextExtractor};
+pub use batch::assess_in_order;
 pub use error::EngineError;
 pub use history::History;
 pub use supplier::{Executive, Supplier, SupplierDirectory};

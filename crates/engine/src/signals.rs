@@ -52,6 +52,15 @@ pub(crate) fn match_supplier(
     dir.named_in(&text).map(|i| (i, MatchKind::NameInContent))
 }
 
+/// Whether messages of this category are bills whose invoice numbers and
+/// amounts history should remember and compare.
+pub(crate) fn bills(category: Category) -> bool {
+    matches!(
+        category,
+        Category::Invoice | Category::PaymentRequest | Category::BankDetailsChange
+    )
+}
+
 /// The key history uses for a supplier: its name, or the sender's domain.
 pub(crate) fn supplier_key(
     msg: &ParsedMessage,
@@ -271,7 +280,7 @@ pub(crate) fn collect(
         sender_domain.as_deref(),
         payment_related,
     );
-    history_signals(&mut out, msg, facts, ctx, history, supplier);
+    history_signals(&mut out, msg, p, ctx, history, supplier);
 
     let risky: Vec<String> = msg
         .attachments
@@ -644,11 +653,17 @@ fn thread_signals(
 fn history_signals(
     out: &mut Vec<Signal>,
     msg: &ParsedMessage,
-    facts: &Facts,
+    p: &Prepared,
     ctx: &Context,
     history: &History,
     supplier: Option<(SupplierIdx, MatchKind)>,
 ) {
+    // Statements and remittances list earlier invoices by design; only bills
+    // and payment requests are compared with what the supplier sent before.
+    if !bills(p.classification.category) {
+        return;
+    }
+    let facts = &p.facts;
     let Some(key) = supplier_key(msg, ctx, supplier) else {
         return;
     };

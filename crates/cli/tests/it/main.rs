@@ -1,0 +1,3 @@
+//! Integration tests of the `sentra` binary, in one test executable.
+
+mod pdf;

@@ -7,8 +7,25 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 /// The most text a document yields, in bytes (the engine's own cap).
 pub const MAX_TEXT_BYTES: usize = sentra_engine::attachment::MAX_TEXT_BYTES;
 
-/// The text of a PDF, or a short reason safe to show to a user.
+/// The text of a PDF, or a short reason safe to show to a user: the fast
+/// path when it can read the document, pdf-extract otherwise.
 pub fn pdf_text(pdf: &[u8]) -> Result<String, String> {
+    if let Some(text) = fast_path_text(pdf) {
+        return Ok(text);
+    }
+    pdf_extract_text(pdf)
+}
+
+/// The fast path alone (`None`: it cannot read this document).
+pub fn fast_path_text(pdf: &[u8]) -> Option<String> {
+    catch_unwind(|| super::fast::pdf_text(pdf, MAX_TEXT_BYTES))
+        .ok()
+        .flatten()
+        .map(cap)
+}
+
+/// pdf-extract alone.
+pub fn pdf_extract_text(pdf: &[u8]) -> Result<String, String> {
     let text = catch_unwind(AssertUnwindSafe(|| pdf_extract::extract_text_from_mem(pdf)))
         .map_err(|_| "the PDF is malformed".to_owned())?
         .map_err(|e| describe(&e))?;

@@ -9,6 +9,7 @@
 //! that dies or overruns its wall-clock deadline is killed and replaced.
 
 mod extract;
+mod fast;
 mod protocol;
 pub mod sample;
 pub mod sandbox;
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 use rustix::process::Signal;
 use sentra_engine::attachment::{ExtractError, TextExtractor};
 
-pub use extract::pdf_text as pdf_text_in_process;
+pub use extract::{fast_path_text, pdf_extract_text, pdf_text as pdf_text_in_process};
 
 use protocol::{STATUS_FAILED, STATUS_TEXT, read_frame, write_frame};
 

@@ -243,3 +243,64 @@ fn the_address_space_limit_stops_a_huge_allocation() {
         "{status:?}"
     );
 }
+
+/// CPU time of process `pid` in nanoseconds, from `/proc/<pid>/schedstat`.
+fn process_cpu_ns(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Cost of one generated invoice PDF: fast path and pdf-extract in process,
+/// and end to end through a warm sandboxed worker (parent and child CPU).
+/// Run with `cargo test --release -p sentra-cli --test it measure -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check; run in release"]
+fn measure_invoice_pdf_cost() {
+    let pdf = invoice_pdf(&typical_invoice_lines());
+    let rounds: u32 = 2000;
+    let per_doc = |elapsed: Duration| elapsed.as_secs_f64() * 1e6 / f64::from(rounds);
+
+    let started = Instant::now();
+    for _ in 0..rounds {
+        assert!(sentra_cli::pdf::fast_path_text(&pdf).is_some());
+    }
+    println!(
+        "fast path in process: {:.1} µs/doc",
+        per_doc(started.elapsed())
+    );
+
+    let started = Instant::now();
+    for _ in 0..rounds / 10 {
+        assert!(sentra_cli::pdf::pdf_extract_text(&pdf).is_ok());
+    }
+    println!(
+        "pdf-extract in process: {:.1} µs/doc",
+        per_doc(started.elapsed()) * 10.0
+    );
+
+    let extractor = extractor();
+    assert_reads_good_pdf(&extractor);
+    let worker = extractor.idle_worker_ids().first().copied().unwrap_or(0);
+    let parent_before = sandbox::cpu_used();
+    let child_before = process_cpu_ns(worker);
+    let started = Instant::now();
+    for _ in 0..rounds {
+        assert!(extractor.pdf_text(&pdf).is_ok());
+    }
+    let wall = per_doc(started.elapsed());
+    let parent = per_doc(sandbox::cpu_used().saturating_sub(parent_before));
+    let child =
+        process_cpu_ns(worker).saturating_sub(child_before) as f64 / 1e3 / f64::from(rounds);
+    assert_eq!(
+        extractor.idle_worker_ids(),
+        vec![worker],
+        "the same warm worker served every document"
+    );
+    println!(
+        "sandboxed end to end ({} bytes): wall {wall:.1} µs/doc, CPU parent {parent:.1} + worker {child:.1} = {:.1} µs/doc",
+        pdf.len(),
+        parent + child
+    );
+}

@@ -1,6 +1,6 @@
 //! The `sentra pdf-worker` process: a long-lived child that reads PDF frames
 //! on stdin and answers each with a text frame on stdout (see
-//! [`super::protocol`]), under the limits in [`super::sandbox`].
+//! the `protocol` module), under the limits in [`super::sandbox`].
 //!
 //! Anything that goes wrong inside one document is either caught (parse
 //! errors, panics) and answered, or kills the process (CPU budget, memory,

@@ -5,6 +5,7 @@
 //! `anyhow` here and only here.
 
 mod demo;
+mod dev;
 mod scan;
 
 use clap::{Parser, Subcommand};
@@ -24,15 +25,36 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Show Sentra working on the sample mailbox shipped in `examples/`.
     Demo(demo::DemoArgs),
+    /// Developer tools (benchmark corpora).
+    #[command(hide = true)]
+    Dev(dev::DevArgs),
     /// Internal: the sandboxed PDF text worker (started by Sentra itself).
     #[command(hide = true)]
     PdfWorker,
 }
 
 fn main() -> ExitCode {
+    // The sandboxed PDF reader is this binary run as a child process; it must
+    // start before any other set-up and speaks a binary protocol on stdio.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == "pdf-worker")
+    {
+        return match sentra_cli::pdf::worker::run() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::FAILURE,
+        };
+    }
     let cli = Cli::parse();
-    let pdf = sentra_engine::NoPdfExtractor;
+    let pdf = match sentra_cli::pdf::SandboxedPdfExtractor::new() {
+        Ok(pdf) => pdf,
+        Err(e) => {
+            eprintln!("sentra: cannot locate this program to run the PDF sandbox: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
+        Command::Dev(args) => dev::run(&args),
         Command::Scan(args) => scan::run(&args, &pdf),
         Command::Demo(args) => demo::run(&args, &pdf),
         Command::PdfWorker => Ok(ExitCode::SUCCESS),

@@ -16,10 +16,19 @@ const FRAUD: &str = "From: Apex Scaffolding <accounts@apexscaffo1ding.co.uk>\r\n
 
 fn bench(c: &mut Criterion) {
     let suppliers = SupplierDirectory::from_csv(b"name,domains,phone,country,sort_code,account_number\nApex Scaffolding Ltd,apexscaffolding.co.uk,+44 20 7946 0001,GB,08-99-99,66374958\nNorthgate Plant Hire Ltd,northgateplant.co.uk,+44 161 496 0002,GB,10-79-99,88837491\n").unwrap();
-    let ctx = Context::new(suppliers, &["hartleybuild.co.uk".to_owned()], Vec::new(), None);
+    let ctx = Context::new(
+        suppliers,
+        &["hartleybuild.co.uk".to_owned()],
+        Vec::new(),
+        None,
+    );
     let history = History::new();
     let mut group = c.benchmark_group("engine");
-    for (name, msg) in [("invoice", INVOICE), ("newsletter", NEWSLETTER), ("fraud", FRAUD)] {
+    for (name, msg) in [
+        ("invoice", INVOICE),
+        ("newsletter", NEWSLETTER),
+        ("fraud", FRAUD),
+    ] {
         group.throughput(Throughput::Elements(1));
         group.bench_function(format!("analyse/{name}"), |b| {
             b.iter(|| {
@@ -28,7 +37,13 @@ fn bench(c: &mut Criterion) {
             });
         });
         group.bench_function(format!("mail_parser_only/{name}"), |b| {
-            b.iter(|| black_box(mail_parser::MessageParser::default().parse(black_box(msg.as_bytes())).map(|m| m.parts.len())));
+            b.iter(|| {
+                black_box(
+                    mail_parser::MessageParser::default()
+                        .parse(black_box(msg.as_bytes()))
+                        .map(|m| m.parts.len()),
+                )
+            });
         });
     }
     group.finish();

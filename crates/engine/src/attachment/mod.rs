@@ -6,7 +6,21 @@
 //! binary runs extraction in a sandboxed child process. Everything else (DOCX,
 //! HTML, CSV, plain text) is read here, with size caps.
 
+mod archive;
+mod docx;
+mod risky;
+mod sniff;
+mod text;
+mod zipscan;
+
 use std::fmt;
+
+/// The most text [`text_of`] returns, in bytes: enough for any invoice, and a
+/// bound on the work every later stage does.
+pub const MAX_TEXT_BYTES: usize = 1 << 20;
+
+/// HTML attachments larger than this are read only up to here.
+const MAX_HTML_BYTES: usize = 4 << 20;
 
 /// The document kinds Sentra distinguishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,33 +102,184 @@ impl fmt::Display for RiskyReason {
 }
 
 /// Decides the kind of a document from its bytes first, then its declared type and name.
+///
+/// Content wins over labels: a ZIP named `invoice.txt` is not read as text,
+/// and a PDF sent as `application/octet-stream` is still a PDF.
 pub fn sniff(name: Option<&str>, content_type: &str, bytes: &[u8]) -> DocKind {
-    // PLACEHOLDER (being replaced by the attachments helper).
-    let _ = (name, content_type);
-    if bytes.starts_with(b"%PDF-") {
-        DocKind::Pdf
-    } else {
-        DocKind::Other
-    }
+    sniff::sniff(name, content_type, bytes)
 }
 
 /// Text of a document of a known kind. PDFs go to `pdf`.
+///
+/// The text is capped at [`MAX_TEXT_BYTES`]; DOCX reading refuses entries
+/// larger than 20 MiB and zip bombs. [`DocKind::Other`] has no text
+/// ([`ExtractError::Unsupported`]).
 pub fn text_of(
     kind: DocKind,
     bytes: &[u8],
     pdf: &dyn TextExtractor,
 ) -> Result<String, ExtractError> {
-    // PLACEHOLDER (being replaced by the attachments helper).
-    match kind {
-        DocKind::Pdf => pdf.pdf_text(bytes),
-        DocKind::Text | DocKind::Csv => Ok(String::from_utf8_lossy(bytes).into_owned()),
-        _ => Err(ExtractError::Unsupported),
-    }
+    let text = match kind {
+        DocKind::Pdf => pdf.pdf_text(bytes)?,
+        DocKind::Docx => docx::docx_text(bytes)?,
+        DocKind::Html => {
+            let html = text::decode_text(bytes, MAX_HTML_BYTES);
+            crate::html::html_to_text(&html).text
+        }
+        DocKind::Csv | DocKind::Text => text::decode_text(bytes, MAX_TEXT_BYTES),
+        DocKind::Other => return Err(ExtractError::Unsupported),
+    };
+    Ok(text::cap(text, MAX_TEXT_BYTES))
 }
 
-/// Every reason the attachment is dangerous (empty when it looks safe).
+/// Every reason the attachment is dangerous (empty when it looks safe), in
+/// the order the [`RiskyReason`] variants are declared, without duplicates.
+///
+/// Call it for parts that are attachments: an HTML *body* is normal, an HTML
+/// *attachment* is not.
 pub fn risky_reasons(name: Option<&str>, content_type: &str, bytes: &[u8]) -> Vec<RiskyReason> {
-    // PLACEHOLDER (being replaced by the attachments helper).
-    let _ = (name, content_type, bytes);
-    Vec::new()
+    risky::risky_reasons(name, content_type, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::zipscan::build::{Entry, zip};
+    use super::*;
+
+    struct FixedPdf;
+    impl TextExtractor for FixedPdf {
+        fn pdf_text(&self, pdf: &[u8]) -> Result<String, ExtractError> {
+            Ok(format!("{} bytes of pdf", pdf.len()))
+        }
+    }
+
+    #[test]
+    fn pdf_text_comes_from_the_extractor() {
+        assert_eq!(
+            text_of(DocKind::Pdf, b"%PDF-1.4", &FixedPdf).as_deref(),
+            Ok("8 bytes of pdf")
+        );
+        assert_eq!(
+            text_of(DocKind::Pdf, b"%PDF-1.4", &NoPdfExtractor),
+            Err(ExtractError::Unsupported)
+        );
+    }
+
+    #[test]
+    fn html_is_converted_to_text() {
+        let text = text_of(
+            DocKind::Html,
+            b"<p>Sort code <b>20-29-59</b></p>",
+            &NoPdfExtractor,
+        )
+        .unwrap_or_default();
+        assert!(
+            text.contains("Sort code") && text.contains("20-29-59") && !text.contains('<'),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn csv_keeps_its_commas_and_utf16_csv_is_decoded() {
+        assert_eq!(
+            text_of(
+                DocKind::Csv,
+                b"Payee,Sort code\nAcme,20-29-59\n",
+                &NoPdfExtractor
+            )
+            .as_deref(),
+            Ok("Payee,Sort code\nAcme,20-29-59\n")
+        );
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend("a,b".encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(
+            text_of(DocKind::Csv, &utf16, &NoPdfExtractor).as_deref(),
+            Ok("a,b")
+        );
+    }
+
+    #[test]
+    fn docx_text_is_read() {
+        let bytes = zip(&[Entry {
+            name: "word/document.xml",
+            data: b"<w:p><w:t>Pay to 63748472</w:t></w:p>",
+            flags: 0,
+        }]);
+        assert_eq!(sniff(Some("x.docx"), "", &bytes), DocKind::Docx);
+        assert_eq!(
+            text_of(DocKind::Docx, &bytes, &NoPdfExtractor).as_deref(),
+            Ok("Pay to 63748472")
+        );
+    }
+
+    #[test]
+    fn other_documents_have_no_text() {
+        assert_eq!(
+            text_of(DocKind::Other, b"\x89PNG", &NoPdfExtractor),
+            Err(ExtractError::Unsupported)
+        );
+    }
+
+    #[test]
+    fn text_is_capped_at_one_mebibyte() {
+        let big = vec![b'a'; MAX_TEXT_BYTES * 3];
+        assert_eq!(
+            text_of(DocKind::Text, &big, &NoPdfExtractor).map(|t| t.len()),
+            Ok(MAX_TEXT_BYTES)
+        );
+        let pdf_text = text_of(DocKind::Pdf, &big, &FixedPdf).map(|t| t.len());
+        assert!(pdf_text.is_ok_and(|n| n <= MAX_TEXT_BYTES));
+    }
+
+    /// Mutated and random inputs through every entry point: nothing may panic.
+    #[test]
+    fn hostile_bytes_never_panic() {
+        let seeds: Vec<Vec<u8>> = vec![
+            zip(&[
+                Entry { name: "word/document.xml", data: b"<w:tbl><w:tr><w:tc><w:p><w:t>a&amp;b</w:t></w:p></w:tc></w:tr></w:tbl>", flags: 0 },
+                Entry { name: "word/vbaProject.bin", data: b"x", flags: 1 },
+            ]),
+            b"Rar!\x1A\x07\x01\x00\0\0\0\0\x0A\x02\x03\x0B\x00\x01\x00\x03\x01\x00\x00".to_vec(),
+            b"Rar!\x1A\x07\x00\0\0\x74\x04\x80\x20\0\x05\0\0\0".to_vec(),
+            b"7z\xBC\xAF\x27\x1C\0\x04\0\0\0\0\x00\0\0\0\0\0\0\0\x04\0\0\0\0\0\0\0\0\0\0\0\x06\xF1\x07\x01".to_vec(),
+            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1_VBA_PROJECT".to_vec(),
+            b"\xFF\xFE<\0h\0t\0m\0l\0>\0".to_vec(),
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let names = [
+            None,
+            Some("a.pdf.exe"),
+            Some("\u{202E}x.docx"),
+            Some("..."),
+            Some(". . ."),
+            Some("a."),
+        ];
+        for round in 0..3000 {
+            let mut bytes = seeds.get(round % seeds.len()).cloned().unwrap_or_default();
+            for _ in 0..(next() % 8) {
+                let len = bytes.len().max(1);
+                let at = (next() as usize) % len;
+                match next() % 3 {
+                    0 => {
+                        if let Some(b) = bytes.get_mut(at) {
+                            *b = next() as u8;
+                        }
+                    }
+                    1 => bytes.truncate(at),
+                    _ => bytes.insert(at.min(bytes.len()), next() as u8),
+                }
+            }
+            let name = names.get(round % names.len()).copied().flatten();
+            let kind = sniff(name, "application/octet-stream", &bytes);
+            let _ = text_of(kind, &bytes, &NoPdfExtractor);
+            let _ = text_of(DocKind::Docx, &bytes, &NoPdfExtractor);
+            let _ = risky_reasons(name, "text/html", &bytes);
+        }
+    }
 }

@@ -1,0 +1,4 @@
+//! Library half of the `sentra` binary: modules that the binary, its
+//! integration tests and its benchmarks share.
+
+pub mod pdf;

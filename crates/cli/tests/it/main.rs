@@ -1,0 +1,8 @@
+//! Integration tests of the `sentra` binary, in one test executable.
+
+// The fixture corpus through `sentra scan`: expectations and golden reports.
+mod corpus;
+// The sandboxed PDF extractor and its worker processes.
+mod pdf;
+// `sentra scan`'s contract: options, JSON shape, exit codes.
+mod scan;

@@ -33,6 +33,11 @@ enum Command {
     PdfWorker,
 }
 
+/// The PDF extractor every command uses: pooled, sandboxed children of this binary.
+fn pdf_extractor() -> std::io::Result<sentra_cli::pdf::SandboxedPdfExtractor> {
+    sentra_cli::pdf::SandboxedPdfExtractor::new()
+}
+
 fn main() -> ExitCode {
     // The sandboxed PDF reader is this binary run as a child process; it must
     // start before any other set-up and speaks a binary protocol on stdio.
@@ -46,7 +51,7 @@ fn main() -> ExitCode {
         };
     }
     let cli = Cli::parse();
-    let pdf = match sentra_cli::pdf::SandboxedPdfExtractor::new() {
+    let pdf = match pdf_extractor() {
         Ok(pdf) => pdf,
         Err(e) => {
             eprintln!("sentra: cannot locate this program to run the PDF sandbox: {e}");

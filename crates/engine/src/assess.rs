@@ -265,7 +265,32 @@ pub fn assess(p: &Prepared, ctx: &Context, history: &History) -> Assessment {
     signals.sort_by_key(|s| std::cmp::Reverse(s.severity));
     let (level, score) = score(&signals, payment_related);
     let supplier_rec = supplier.and_then(|(i, _)| ctx.suppliers.get(i));
-    let recommended_action = recommend(level, category, supplier_rec);
+    // When the email borrows one of the organisation's own people, the call
+    // that settles it is to that person, not to a supplier.
+    let impersonated = signals
+        .iter()
+        .any(|s| s.code == SignalCode::ExecutiveImpersonation);
+    let who = if impersonated {
+        p.message
+            .as_ref()
+            .ok()
+            .and_then(|m| m.from.as_ref())
+            .and_then(|f| f.name.as_deref())
+            .and_then(|n| {
+                ctx.executives
+                    .iter()
+                    .find(|e| crate::supplier::name_key(&e.name) == crate::supplier::name_key(n))
+                    .map(|e| e.name.as_str())
+            })
+    } else {
+        None
+    };
+    let recommended_action = match who {
+        Some(name) if level >= RiskLevel::Medium => format!(
+            "Do not act on this email. Speak to {name} in person or on the number you already have for them before any payment is made."
+        ),
+        _ => recommend(level, category, supplier_rec),
+    };
     Assessment {
         category,
         payment_related,

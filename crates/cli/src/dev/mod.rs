@@ -1,5 +1,6 @@
 //! `sentra dev …`: tools for developers and benchmarks, not for operators.
 
+mod bench;
 mod corpus;
 
 use clap::{Args, Subcommand};
@@ -27,6 +28,15 @@ enum DevCommand {
         #[arg(long, default_value_t = 2026)]
         seed: u64,
     },
+    /// Time mail-parser's bare parse and the whole engine, single-threaded and
+    /// in-process, over the `*.eml` files of a folder (inputs read first).
+    Bench {
+        /// Folder of `.eml` files (e.g. a generated corpus's `mail/`).
+        path: PathBuf,
+        /// Supplier CSV for the engine run.
+        #[arg(long)]
+        suppliers: Option<PathBuf>,
+    },
 }
 
 /// `sentra dev`.
@@ -35,6 +45,10 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<ExitCode> {
         DevCommand::GenCorpus { out, count, seed } => {
             corpus::generate(out, *count, *seed)?;
             eprintln!("wrote {count} messages to {}", out.join("mail").display());
+            Ok(ExitCode::SUCCESS)
+        }
+        DevCommand::Bench { path, suppliers } => {
+            bench::run(path, suppliers.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -22,6 +22,7 @@ mod distance;
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::domains::{normalise_host, registrable_of_normalised, split_registrable};
 
@@ -112,6 +113,8 @@ struct Entry {
     chars: Vec<char>,
     /// Character-presence mask of `chars`.
     mask: u64,
+    /// Character counts of `chars`.
+    hist: distance::Histogram,
 }
 
 impl Entry {
@@ -130,6 +133,15 @@ impl Entry {
     }
 }
 
+/// The part of an [`Entry`] the edit-distance scan reads for every
+/// candidate of a plausible length.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    mask: u64,
+    max_edits: usize,
+    pos: usize,
+}
+
 /// Precomputed index over the protected domains, built once per organisation
 /// (or per scan) and queried for every sender, reply-to and link domain.
 #[derive(Debug, Clone, Default)]
@@ -137,19 +149,20 @@ pub struct LookalikeIndex {
     protected: Vec<String>,
     entries: Vec<Entry>,
     /// Protected registrable domains: a host under one of these is genuine.
-    genuine: HashSet<String>,
+    genuine: HashSet<String, FastHash>,
     /// Entry positions by name (`apex`).
-    by_name: HashMap<String, Vec<usize>>,
+    by_name: Positions,
     /// Entry positions by visual skeleton of the name.
-    by_skeleton: HashMap<String, Vec<usize>>,
+    by_skeleton: Positions,
     /// Entry positions by name without hyphens (`brickworkssupplies`).
-    by_unhyphenated: HashMap<String, Vec<usize>>,
-    /// Entry positions by name length in characters.
-    by_len: Vec<Vec<usize>>,
+    by_unhyphenated: Positions,
+    /// Entries that tolerate edits, by name length in characters, with the
+    /// data the first filters need kept inline so the scan stays in cache.
+    by_len: Vec<Vec<Candidate>>,
     /// Entry positions by the first / last [`EMBED_KEY`] characters of the
     /// unhyphenated name, for names of at least [`EMBED_MIN`] characters.
-    by_head: HashMap<String, Vec<usize>>,
-    by_tail: HashMap<String, Vec<usize>>,
+    by_head: Positions,
+    by_tail: Positions,
 }
 
 /// The Unicode form of a label: punycode (`xn--…`) decoded, others as given.
@@ -200,6 +213,7 @@ impl LookalikeIndex {
                 domain: domain.to_owned(),
                 suffix: suffix.to_owned(),
                 mask: distance::char_mask(&chars),
+                hist: distance::histogram(&chars),
                 chars,
                 name,
             };
@@ -219,12 +233,16 @@ impl LookalikeIndex {
                 push(&mut index.by_tail, t, pos);
             }
             push(&mut index.by_unhyphenated, flat, pos);
-            if entry.len() <= distance::MAX_LABEL {
+            if entry.max_edits() > 0 && entry.len() <= distance::MAX_LABEL {
                 if index.by_len.len() <= entry.len() {
                     index.by_len.resize(entry.len() + 1, Vec::new());
                 }
                 if let Some(bucket) = index.by_len.get_mut(entry.len()) {
-                    bucket.push(pos);
+                    bucket.push(Candidate {
+                        mask: entry.mask,
+                        max_edits: entry.max_edits(),
+                        pos,
+                    });
                 }
             }
             index.entries.push(entry);
@@ -298,17 +316,21 @@ impl LookalikeIndex {
             return None;
         }
         let mask = distance::char_mask(chars);
+        let hist = distance::histogram(chars);
         let mut best: Option<(usize, usize)> = None;
-        for bucket in self.by_len.iter().take(len + 3).skip(len.saturating_sub(2)) {
-            for &pos in bucket {
-                let Some(entry) = self.entries.get(pos) else {
+        let first = len.saturating_sub(2);
+        let buckets = self.by_len.iter().enumerate().take(len + 3).skip(first);
+        for (bucket_len, bucket) in buckets {
+            let diff = len.abs_diff(bucket_len);
+            for c in bucket {
+                let k = c.max_edits;
+                if diff > k || !distance::masks_allow(mask, c.mask, k) {
+                    continue;
+                }
+                let Some(entry) = self.entries.get(c.pos) else {
                     continue;
                 };
-                let k = entry.max_edits();
-                if k == 0
-                    || len.abs_diff(entry.len()) > k
-                    || !distance::masks_allow(mask, entry.mask, k)
-                {
+                if !distance::histograms_allow(&hist, &entry.hist, k) {
                     continue;
                 }
                 let d = distance::bounded_distance(chars, &entry.chars, k);
@@ -316,7 +338,7 @@ impl LookalikeIndex {
                     continue;
                 }
                 if best.is_none_or(|(_, bd)| d < bd) {
-                    best = Some((pos, d));
+                    best = Some((c.pos, d));
                 }
                 if d == 1 {
                     break;
@@ -444,22 +466,74 @@ impl LookalikeIndex {
 }
 
 /// Multi-tenant platforms whose tenant names are first come, first served:
-/// `apex.sharepoint.com` is far more likely Apex's own tenant than an
+/// `apex.sharepoint.com` (Apex's document share) or `apex.us5.list-manage.com`
+/// (Apex's newsletter links) is far more likely Apex's own account than an
 /// imitation, so an exact name there is not flagged (a near miss still is).
 fn is_tenant_platform(registrable: &str) -> bool {
     matches!(
         registrable,
-        "sharepoint.com" | "zendesk.com" | "freshdesk.com" | "atlassian.net"
+        "sharepoint.com"
+            | "zendesk.com"
+            | "freshdesk.com"
+            | "atlassian.net"
+            | "list-manage.com"
+            | "salesforce.com"
+            | "force.com"
+            | "slack.com"
+            | "box.com"
+            | "egnyte.com"
     )
 }
 
+/// Entry positions by a string key.
+type Positions = HashMap<String, Vec<usize>, FastHash>;
+
+/// The keys are protected names the organisation chose, not attacker input,
+/// so a fast non-keyed hash (the multiply-rotate one rustc uses) is safe and
+/// several times cheaper than `SipHash` for these short strings.
+type FastHash = BuildHasherDefault<FxHasher>;
+
+#[derive(Debug, Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = <[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes);
+            self.add(word);
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// The protected entries stored under `key` in `map`.
-fn lookup<'a>(map: &'a HashMap<String, Vec<usize>>, key: &str) -> &'a [usize] {
+fn lookup<'a>(map: &'a Positions, key: &str) -> &'a [usize] {
     map.get(key).map_or(&[], Vec::as_slice)
 }
 
 /// Appends `pos` to the list stored under `key`.
-fn push(map: &mut HashMap<String, Vec<usize>>, key: String, pos: usize) {
+fn push(map: &mut Positions, key: String, pos: usize) {
     map.entry(key).or_default().push(pos);
 }
 

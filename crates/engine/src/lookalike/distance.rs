@@ -32,7 +32,49 @@ pub(super) fn char_mask(chars: &[char]) -> u64 {
 
 /// Whether the masks of two labels allow a distance of at most `k`.
 pub(super) fn masks_allow(a: u64, b: u64, k: usize) -> bool {
-    (a & !b).count_ones() as usize <= k && (b & !a).count_ones() as usize <= k
+    at_most_bits(a & !b, k) && at_most_bits(b & !a, k)
+}
+
+/// Whether `x` has at most `k` bits set. Clearing the lowest bit `k` times
+/// is cheaper than a population count in builds that cannot assume the
+/// `popcnt` instruction.
+fn at_most_bits(mut x: u64, k: usize) -> bool {
+    for _ in 0..k {
+        x &= x.wrapping_sub(1);
+    }
+    x == 0
+}
+
+/// How often each character occurs in a label (digits share four slots,
+/// everything unusual one). An edit changes the sum of slot differences by
+/// at most two, so labels within `k` edits are within `2k`: unlike the mask
+/// this also sees repeated letters, and rejects nearly every unrelated name
+/// that the mask lets through.
+pub(super) type Histogram = [u8; 32];
+
+pub(super) fn histogram(chars: &[char]) -> Histogram {
+    let mut h = [0u8; 32];
+    for &c in chars {
+        let slot = match c {
+            'a'..='z' => (u32::from(c) - u32::from('a')) as usize,
+            '0'..='9' => 26 + (u32::from(c) - u32::from('0')) as usize % 4,
+            '-' => 30,
+            _ => 31,
+        };
+        if let Some(n) = h.get_mut(slot) {
+            *n = n.saturating_add(1);
+        }
+    }
+    h
+}
+
+/// Whether two histograms allow a distance of at most `k`.
+pub(super) fn histograms_allow(a: &Histogram, b: &Histogram, k: usize) -> bool {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| usize::from(x.abs_diff(*y)))
+        .sum::<usize>()
+        <= 2 * k
 }
 
 /// The two labels with their common prefix and suffix removed, and the

@@ -234,6 +234,8 @@ fn short_names_need_strong_evidence() {
 fn exact_tenant_names_on_shared_platforms_are_not_flagged_but_near_misses_are() {
     let index = index();
     assert_eq!(index.check("northbuild.sharepoint.com"), None);
+    assert_eq!(index.check("northbuild-my.sharepoint.com"), None);
+    assert_eq!(index.check("northbuild.us5.list-manage.com"), None);
     assert_eq!(
         index
             .check("northbuilld.sharepoint.com")

@@ -7,15 +7,35 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n==> %s\n' "$*"; }
 
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+
 need_pkgs=()
-command -v pdftotext >/dev/null 2>&1 || need_pkgs+=(poppler-utils)
 command -v cc >/dev/null 2>&1 || need_pkgs+=(build-essential)
+command -v psql >/dev/null 2>&1 || need_pkgs+=(postgresql-client)
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_pkgs+=(postgresql)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
-  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}"
 fi
+
+# PostgreSQL for the store tests: start the machine's cluster when it is not
+# answering, and make sure the superuser can log in over TCP (trust on this
+# project's machines; a password on a stock Debian install).
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  log "starting PostgreSQL"
+  cluster_version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$cluster_version" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+if ! psql "$DATABASE_URL" -qtAc 'select 1' >/dev/null 2>&1; then
+  log "setting a test password for the postgres superuser"
+  $SUDO su postgres -c "psql -qc \"alter role postgres password 'sentra-test'\"" >/dev/null
+  export DATABASE_URL="postgres://postgres:sentra-test@127.0.0.1:5432/postgres"
+fi
+# Database tests must not skip in CI: a missing server is a failure there.
+export SENTRA_REQUIRE_DB=1
 
 log "cargo fmt --check"
 cargo fmt --all --check

@@ -6,6 +6,13 @@
 //! crate; an account that fails its checksum is still returned (with
 //! `valid: Some(false)`), because a forged or mistyped account is evidence.
 
+mod amount;
+mod bank;
+mod date;
+mod invoice;
+mod scan;
+mod tax;
+
 use sentra_domain::bank::{BankAccount, ModulusTables};
 use sentra_domain::tax::{Abn, UkVat};
 use sentra_domain::{Currency, Money};
@@ -137,8 +144,34 @@ impl Facts {
 }
 
 /// Extracts all facts from one text.
+///
+/// Cheap prefilters run first: a text without any ASCII digit cannot hold any
+/// fact, and one pass of a keyword automaton decides which extractors can
+/// match at all, so a newsletter costs little more than a scan of its bytes.
 pub fn extract(text: &str, location: &Location, ctx: &ExtractContext<'_>) -> Facts {
-    // PLACEHOLDER (being replaced by the extraction helper).
-    let _ = (text, location, ctx);
-    Facts::default()
+    let mut facts = Facts::default();
+    if !text.bytes().any(|b| b.is_ascii_digit()) {
+        return facts;
+    }
+    let flags = scan::keyword_flags(text);
+    let tax = if flags & scan::TAX != 0 {
+        tax::extract(text)
+    } else {
+        tax::TaxFound::default()
+    };
+    facts.bank_accounts = bank::extract(text, location, ctx, flags & scan::BANK != 0, &tax);
+    if flags & scan::INVOICE != 0 {
+        facts.invoice_numbers = invoice::extract(text);
+    }
+    if flags & (scan::AMOUNT | scan::TOTAL) != 0 {
+        facts.amounts = amount::extract(text, ctx, flags);
+    }
+    if flags & scan::DUE != 0 {
+        facts.due_dates = date::extract(text, ctx);
+    }
+    facts.tax_ids = tax.ids;
+    facts
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,8 +1,8 @@
 //! Bank details: UK sort code + account, IBAN (+ BIC), Australian BSB +
 //! account and US routing + account.
 //!
-//! One regex pass finds every labelled value (sort code, BSB, routing number,
-//! account number, BIC); the values are then paired by proximity, closest
+//! Labelled values (sort code, BSB, routing number, account number, BIC) are
+//! read at the keyword hits; they are then paired by proximity, closest
 //! first, within a few lines, because invoices print the two halves of an
 //! account in every layout: one line, two lines, a table, account first. A
 //! number without a label is never an account (phone numbers, order numbers
@@ -11,13 +11,11 @@
 //! find without a label; an IBAN with wrong check digits is kept, because a
 //! mistyped or forged IBAN is evidence.
 
-use super::scan::{self, char_at};
+use super::scan::{self, Hits};
 use super::tax::TaxFound;
 use super::{ExtractContext, FoundAccount, Location};
-use regex::{Captures, Regex};
-use sentra_domain::bank::{
-    AbaRouting, AccountNumber, BankAccount, Bic, Bsb, Iban, UkAccountNumber, iban_spec,
-};
+use regex::Regex;
+use sentra_domain::bank::{AbaRouting, AccountNumber, BankAccount, Bic, Bsb, UkAccountNumber};
 use std::sync::LazyLock;
 
 macro_rules! acc_label {
@@ -31,63 +29,66 @@ macro_rules! gap {
         r"(?:[\x20\t]*[:#|=.\-–—])*[\x20\t]*(?:is[\x20\t]+)?(?:\r?\n[\x20\t|:]*)?"
     };
 }
-/// An account number, possibly grouped (`6374 8472`); the grouping is
-/// resolved per scheme by [`account_digits`].
-macro_rules! acc_value {
-    () => {
-        r"[0-9]{2,17}(?:[\x20\-][0-9]{2,8}){0,4}"
-    };
-}
 macro_rules! sort_code_label {
     () => {
         r"\b(?:sort[\x20\t\-]?code|s/c)"
     };
 }
 
-const BANK_PATTERN: &str = concat!(
+/// Joins a first label to an account label: `Sort code / account`.
+macro_rules! and_account {
+    () => {
+        concat!(r"[\x20\t]*(?:and|&|/|,|\+)[\x20\t]*", acc_label!(), gap!())
+    };
+}
+
+const SORT_COMBINED_LABEL: &str = concat!(r"(?i)", sort_code_label!(), and_account!());
+const SORT_LABEL: &str = concat!(
     r"(?i)",
-    // "Sort code / account: 20-29-59 63748472", "BSB & Account: 062-000 1234 5678".
-    r"(?:",
-    sort_code_label!(),
-    r"|(?P<cbsb>\bbsb))[\x20\t]*(?:and|&|/|,|\+)[\x20\t]*",
-    acc_label!(),
-    gap!(),
-    r"(?P<cfirst>[0-9]{3}[\-\x20]?[0-9]{3}|[0-9]{2}[\-\x20]?[0-9]{2}[\-\x20]?[0-9]{2})",
-    r"[\x20\t]*[,/|;\-–]?[\x20\t]*(?P<cacc>",
-    acc_value!(),
-    r")\b",
-    r"|",
     sort_code_label!(),
     r"(?:[\x20\t]*(?:number|no)\b\.?)?",
-    gap!(),
-    r"(?P<sc>[0-9]{2}[\-\x20]?[0-9]{2}[\-\x20]?[0-9]{2})\b",
-    r"|\bbsb(?:[\x20\t]*(?:number|no)\b\.?)?",
-    gap!(),
-    r"(?P<bsb>[0-9]{3}[\-\x20]?[0-9]{3})\b",
-    r"|(?:\b(?:(?:aba|ach|wire|fedwire)[\x20\t]+)?(?:routing|transit)\b",
+    gap!()
+);
+const BSB_COMBINED_LABEL: &str = concat!(r"(?i)\bbsb", and_account!());
+const BSB_LABEL: &str = concat!(r"(?i)\bbsb(?:[\x20\t]*(?:number|no)\b\.?)?", gap!());
+const ROUTING_LABEL: &str = concat!(
+    r"(?i)(?:\b(?:(?:aba|ach|wire|fedwire)[\x20\t]+)?(?:routing|transit)\b",
     r"(?:[\x20\t]*(?:&|and|/)[\x20\t]*transit\b)?",
     r"(?:[\x20\t]*(?:number|num|no|nr)\b\.?|[\x20\t]*#)?(?:[\x20\t]*\((?:aba|ach|rtn)\))?",
     r"|\b(?:aba|rtn)\b(?:[\x20\t]*routing\b)?(?:[\x20\t]*(?:number|num|no|nr)\b\.?|[\x20\t]*#)?)",
     gap!(),
-    r"(?P<rt>[0-9]{9})\b",
-    r"|\b(?:bic|swift)\b(?:[\x20\t]*/[\x20\t]*(?:bic|swift)\b)?(?:[\x20\t]*(?:code|address|no)\b\.?)?",
-    gap!(),
-    r"(?P<bic>[A-Za-z]{6}[A-Za-z0-9]{2}(?:[A-Za-z0-9]{3})?)\b",
-    r"|",
-    acc_label!(),
-    gap!(),
-    r"(?P<acc>",
-    acc_value!(),
-    r")\b",
 );
-
-const IBAN_PATTERN: &str =
-    r"\b[A-Za-z]{2}[0-9]{2}(?:[\x20\u{a0}]?[A-Za-z0-9]{4}){2,8}(?:[\x20\u{a0}]?[A-Za-z0-9]{1,4})?";
+const BIC_LABEL: &str = concat!(
+    r"(?i)\b(?:bic|swift)\b(?:[\x20\t]*/[\x20\t]*(?:bic|swift)\b)?",
+    r"(?:[\x20\t]*(?:code|address|no)\b\.?)?",
+    gap!(),
+);
+const ACCOUNT_LABEL: &str = concat!(r"(?i)", acc_label!(), gap!());
 
 const DASHED_SORT_CODE_PATTERN: &str = r"\b[0-9]{2}-[0-9]{2}-[0-9]{2}\b";
 
-static BANK_RE: LazyLock<Option<Regex>> = LazyLock::new(|| scan::compile(BANK_PATTERN));
-static IBAN_RE: LazyLock<Option<Regex>> = LazyLock::new(|| scan::compile(IBAN_PATTERN));
+/// The compiled label patterns (capture-free: values are read by hand).
+struct Labels {
+    sort_combined: Regex,
+    sort: Regex,
+    bsb_combined: Regex,
+    bsb: Regex,
+    routing: Regex,
+    bic: Regex,
+    account: Regex,
+}
+
+static LABELS: LazyLock<Option<Labels>> = LazyLock::new(|| {
+    Some(Labels {
+        sort_combined: scan::compile_anchored(SORT_COMBINED_LABEL)?,
+        sort: scan::compile_anchored(SORT_LABEL)?,
+        bsb_combined: scan::compile_anchored(BSB_COMBINED_LABEL)?,
+        bsb: scan::compile_anchored(BSB_LABEL)?,
+        routing: scan::compile_anchored(ROUTING_LABEL)?,
+        bic: scan::compile_anchored(BIC_LABEL)?,
+        account: scan::compile_anchored(ACCOUNT_LABEL)?,
+    })
+});
 static DASHED_RE: LazyLock<Option<Regex>> =
     LazyLock::new(|| scan::compile(DASHED_SORT_CODE_PATTERN));
 
@@ -133,25 +134,29 @@ struct Labelled<'t> {
     complete: Vec<(usize, BankAccount)>,
 }
 
-/// Finds bank accounts in `text`. `labels` says whether the keyword prefilter
-/// saw any bank label; IBANs are searched for regardless.
+/// Finds bank accounts in `text`: labelled halves at the keyword hits, IBANs
+/// anywhere.
 pub(super) fn extract(
     text: &str,
+    hits: &Hits,
     location: &Location,
     ctx: &ExtractContext<'_>,
-    labels: bool,
     tax: &TaxFound,
 ) -> Vec<FoundAccount> {
-    let labelled = if labels {
-        scan_labels(text)
+    let labelled = if hits.flags & scan::BANK != 0 {
+        scan_labels(text, hits)
     } else {
         Labelled::default()
     };
     let mut found = labelled.complete;
     pair(text, &labelled.anchors, &labelled.accounts, &mut found);
     found.retain(|(_, a)| !is_vat_number(a, tax));
-    let mut ibans = find_ibans(text);
-    attach_bics(text, &mut ibans, labelled.bics);
+    let mut ibans = if hits.flags & scan::IBAN != 0 {
+        iban::find_ibans(text, hits)
+    } else {
+        Vec::new()
+    };
+    iban::attach_bics(text, &mut ibans, labelled.bics);
     found.extend(ibans.into_iter().map(|(pos, _, a)| (pos, a)));
     found.sort_by_key(|(pos, _)| *pos);
 
@@ -186,63 +191,171 @@ fn upgrade_bic(existing: &mut FoundAccount, repeat: BankAccount) {
     }
 }
 
-fn scan_labels(text: &str) -> Labelled<'_> {
+fn scan_labels<'t>(text: &'t str, hits: &Hits) -> Labelled<'t> {
     let mut out = Labelled::default();
-    let Some(re) = BANK_RE.as_ref() else {
+    let Some(labels) = LABELS.as_ref() else {
         return out;
     };
-    for caps in re.captures_iter(text) {
-        collect_label(text, &caps, &mut out);
+    let mut next = 0;
+    for (pos, flags) in scan::word_hits(text, hits, scan::BANK) {
+        // Values may sit on the next line of a table; none is far away, and
+        // all but a BIC contain digits.
+        if pos < next || (flags & scan::BIC == 0 && !scan::digit_within(text, pos, 160)) {
+            continue;
+        }
+        if let Some(end) = read_label(text, pos, flags, labels, &mut out) {
+            next = end;
+        }
     }
     out
 }
 
-fn collect_label<'t>(text: &'t str, caps: &Captures<'t>, out: &mut Labelled<'t>) {
-    let anchor = |kind, m: regex::Match<'t>| Anchor {
-        kind,
-        value: m.as_str(),
-        start: m.start(),
-        end: m.end(),
-    };
-    if let (Some(first), Some(acc)) = (caps.name("cfirst"), caps.name("cacc")) {
-        let kind = if caps.name("cbsb").is_some() {
-            Kind::Bsb
+/// Reads the label at `pos` and its value(s) into `out`; returns the end.
+fn read_label<'t>(
+    text: &'t str,
+    pos: usize,
+    flags: u32,
+    labels: &Labels,
+    out: &mut Labelled<'t>,
+) -> Option<usize> {
+    let (kind, combined, single, size): (Kind, &Regex, &Regex, &[usize]) =
+        if flags & scan::SORT_CODE != 0 {
+            (
+                Kind::SortCode,
+                &labels.sort_combined,
+                &labels.sort,
+                &[2, 2, 2],
+            )
+        } else if flags & scan::BSB != 0 {
+            (Kind::Bsb, &labels.bsb_combined, &labels.bsb, &[3, 3])
+        } else if flags & scan::ROUTING != 0 {
+            let start = scan::match_end(&labels.routing, text, pos)?;
+            let end = scan::digit_groups(text, start, &[9], b"")?;
+            return push_anchor(text, Kind::Routing, start, end, out);
+        } else if flags & scan::BIC != 0 {
+            let start = scan::match_end(&labels.bic, text, pos)?;
+            let end = bic_end(text, start)?;
+            if let Some(bic) = text.get(start..end).and_then(|v| Bic::parse(v).ok()) {
+                out.bics.push((start, bic));
+            }
+            return Some(end);
         } else {
-            Kind::SortCode
+            let start = scan::match_end(&labels.account, text, pos)?;
+            let end = account_end(text, start)?;
+            return push_account(text, pos, start, end, out);
         };
-        if let Some(a) = build(kind, first.as_str(), acc.as_str()) {
-            out.complete.push((first.start(), a));
-        }
-    } else if let Some(m) = caps.name("sc") {
-        out.anchors.push(anchor(Kind::SortCode, m));
-    } else if let Some(m) = caps.name("bsb") {
-        out.anchors.push(anchor(Kind::Bsb, m));
-    } else if let Some(m) = caps.name("rt") {
-        out.anchors.push(anchor(Kind::Routing, m));
-    } else if let Some(m) = caps.name("bic") {
-        if let Ok(bic) = Bic::parse(m.as_str()) {
-            out.bics.push((m.start(), bic));
-        }
-    } else if let Some(m) = caps.name("acc") {
-        // "Account: 20-29-59 63748472" carries its own sort code.
-        if let Some((sc, acc)) = split_embedded_sort_code(m.as_str())
-            && let Some(a) = build(Kind::SortCode, sc, acc)
+    // "Sort code / account: 20-29-59 63748472" gives both halves at once.
+    if let Some(first) = scan::match_end(combined, text, pos)
+        && let Some(first_end) = scan::digit_groups(text, first, size, b"- ")
+        && let Some(acc) = combined_account_start(text, first_end)
+        && let Some(acc_end) = account_end(text, acc)
+    {
+        if let (Some(f), Some(a)) = (text.get(first..first_end), text.get(acc..acc_end))
+            && let Some(account) = build(kind, f, a)
         {
-            out.complete.push((m.start(), a));
-            return;
+            out.complete.push((first, account));
         }
-        let label_start = caps.get(0).map_or(m.start(), |w| w.start());
-        let before = scan::slice(text, label_start.saturating_sub(16), label_start);
-        let customer = ["your", "customer", "member"]
-            .iter()
-            .any(|w| scan::contains_ci(before, w));
-        out.accounts.push(AccountValue {
-            value: m.as_str(),
-            start: m.start(),
-            end: m.end(),
-            customer,
-        });
+        return Some(acc_end);
     }
+    let start = scan::match_end(single, text, pos)?;
+    let end = scan::digit_groups(text, start, size, b"- ")?;
+    push_anchor(text, kind, start, end, out)
+}
+
+/// Records a labelled sort code, BSB or routing number ending at a word end.
+fn push_anchor<'t>(
+    text: &'t str,
+    kind: Kind,
+    start: usize,
+    end: usize,
+    out: &mut Labelled<'t>,
+) -> Option<usize> {
+    if !scan::word_ends(text, end) {
+        return None;
+    }
+    out.anchors.push(Anchor {
+        kind,
+        value: text.get(start..end)?,
+        start,
+        end,
+    });
+    Some(end)
+}
+
+/// Records a labelled account number (`label` is where its label starts).
+fn push_account<'t>(
+    text: &'t str,
+    label: usize,
+    start: usize,
+    end: usize,
+    out: &mut Labelled<'t>,
+) -> Option<usize> {
+    let value = text.get(start..end)?;
+    // "Account: 20-29-59 63748472" carries its own sort code.
+    if let Some((sc, acc)) = split_embedded_sort_code(value)
+        && let Some(a) = build(Kind::SortCode, sc, acc)
+    {
+        out.complete.push((start, a));
+        return Some(end);
+    }
+    let before = scan::slice(text, label.saturating_sub(16), label);
+    let customer = ["your", "customer", "member"]
+        .iter()
+        .any(|w| scan::contains_ci(before, w));
+    out.accounts.push(AccountValue {
+        value,
+        start,
+        end,
+        customer,
+    });
+    Some(end)
+}
+
+/// Between the two halves of a combined value: spaces and at most one of
+/// `, / | ; - –`. Returns where the account starts.
+fn combined_account_start(text: &str, pos: usize) -> Option<usize> {
+    let rest = text.get(pos..)?;
+    let trimmed = rest.trim_start_matches([' ', '\t']);
+    let trimmed = trimmed
+        .strip_prefix([',', '/', '|', ';', '-', '–'])
+        .unwrap_or(trimmed)
+        .trim_start_matches([' ', '\t']);
+    Some(pos + rest.len() - trimmed.len())
+}
+
+/// An account number, possibly grouped: 2–17 digits, then up to four groups
+/// of 2–8 digits each after one space or hyphen, ending at a word end (the
+/// grouping is resolved per scheme by [`account_digits`]). Returns the end.
+fn account_end(text: &str, pos: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let run = |i: usize| {
+        b.get(i..)
+            .map_or(0, |r| r.iter().take_while(|c| c.is_ascii_digit()).count())
+    };
+    let first = run(pos);
+    if !(2..=17).contains(&first) {
+        return None;
+    }
+    let mut ends = vec![pos + first];
+    let mut i = pos + first;
+    while ends.len() < 5 && matches!(b.get(i), Some(b' ' | b'-')) {
+        let n = run(i + 1);
+        if !(2..=8).contains(&n) {
+            break;
+        }
+        i += 1 + n;
+        ends.push(i);
+    }
+    ends.into_iter().rev().find(|e| scan::word_ends(text, *e))
+}
+
+/// A BIC value: a run of exactly 8 or 11 ASCII letters and digits whose
+/// first six are letters. Returns the end.
+fn bic_end(text: &str, pos: usize) -> Option<usize> {
+    let b = text.as_bytes().get(pos..)?;
+    let len = b.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+    let letters = b.iter().take(6).all(u8::is_ascii_alphabetic);
+    (matches!(len, 8 | 11) && letters && scan::word_ends(text, pos + len)).then_some(pos + len)
 }
 
 /// `20-29-59 63748472` → (`20-29-59`, `63748472`).
@@ -403,80 +516,7 @@ fn is_vat_number(account: &BankAccount, tax: &TaxFound) -> bool {
         .any(|v| v == n || (n.len() >= 8 && v.ends_with(n)))
 }
 
-/// Finds IBANs with or without a label: (position, end, account).
-fn find_ibans(text: &str) -> Vec<(usize, usize, BankAccount)> {
-    let mut out = Vec::new();
-    let Some(re) = IBAN_RE.as_ref() else {
-        return out;
-    };
-    let mut pos = 0;
-    while pos < text.len() {
-        let Some(m) = re.find_at(text, pos) else {
-            break;
-        };
-        if let Some((iban, end)) = take_iban(text, m.start(), m.as_str()) {
-            out.push((m.start(), end, BankAccount::Iban { iban, bic: None }));
-            pos = end;
-        } else {
-            // The match may have swallowed the start of a real IBAN
-            // ("ref AB12 GB29 NWBK…"): look again from the next group.
-            pos = m.start() + 1;
-        }
-    }
-    out
-}
-
-/// Cuts a candidate to its country's registered length and checks its format
-/// (not its check digits). The cut must fall at a group boundary.
-fn take_iban(text: &str, start: usize, candidate: &str) -> Option<(Iban, usize)> {
-    let country = candidate.get(..2)?.to_ascii_uppercase();
-    let (len, _) = iban_spec(&country)?;
-    let mut count = 0;
-    let mut cut = None;
-    for (i, c) in candidate.char_indices() {
-        if c.is_ascii_alphanumeric() {
-            count += 1;
-            if count == len {
-                cut = Some(i + 1);
-                break;
-            }
-        }
-    }
-    let cut = cut?;
-    if char_at(text, start + cut).is_some_and(char::is_alphanumeric) {
-        return None;
-    }
-    let iban = Iban::parse_format(candidate.get(..cut)?).ok()?;
-    Some((iban, start + cut))
-}
-
-/// Gives each BIC to the closest IBAN within the pairing window.
-fn attach_bics(text: &str, ibans: &mut [(usize, usize, BankAccount)], bics: Vec<(usize, Bic)>) {
-    for (pos, bic) in bics {
-        let nearest = ibans
-            .iter_mut()
-            .map(|entry| {
-                let bytes = distance(entry.0, entry.1, pos, pos);
-                let lines = scan::lines_between(text, entry.0, pos);
-                ((lines, bytes), entry)
-            })
-            .filter(|((lines, bytes), _)| *lines <= MAX_LINES && *bytes <= MAX_BYTES)
-            .min_by_key(|(cost, _)| *cost);
-        if let Some((
-            _,
-            (
-                _,
-                _,
-                BankAccount::Iban {
-                    bic: slot @ None, ..
-                },
-            ),
-        )) = nearest
-        {
-            *slot = Some(bic);
-        }
-    }
-}
+mod iban;
 
 #[cfg(test)]
 mod tests;

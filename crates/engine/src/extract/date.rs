@@ -10,20 +10,25 @@
 //! supplier bills in US dollars or the day-first reading is impossible.
 
 use super::ExtractContext;
-use super::scan;
-use regex::{Captures, Regex};
+use super::scan::{self, Hits};
+use regex::Regex;
 use sentra_domain::Currency;
 use std::sync::LazyLock;
 use time::{Date, Duration, Month};
 
-const DUE_PATTERN: &str = concat!(
-    r"(?i)\b(?:payment[\x20\t]+)?terms?\b[\x20\t]*[:\-–]?[\x20\t]*(?:net[\x20\t]*)?",
-    r"(?P<d1>[0-9]{1,3})[\x20\t]*(?:calendar[\x20\t]+)?days?\b",
-    r"|\b(?:payable|due|paid|(?:please[\x20\t]+)?pay(?:ment)?|settle(?:ment)?)[\x20\t]+(?:is[\x20\t]+)?(?:due[\x20\t]+)?",
-    r"within[\x20\t]+(?P<d2>[0-9]{1,3})[\x20\t]*(?:calendar[\x20\t]+)?days?\b",
-    r"|\bnet[\x20\t\-]*(?P<d3>[0-9]{1,3})\b",
-    r"|\b(?P<label>due(?:[\x20\t]+date)?|deadline|pay(?:ment)?[\x20\t]+(?:by|before)|payable[\x20\t]+(?:by|on|before)",
-    r"|please[\x20\t]+pay|to[\x20\t]+be[\x20\t]+paid[\x20\t]+(?:by|on|before))\b",
+/// Payment terms: `Payment terms: 30 days`, `payable within 14 days`, `net 30`.
+const TERMS_PATTERN: &str = concat!(
+    r"(?i)(?:payment[\x20\t]+)?terms?\b[\x20\t]*[:\-–]?[\x20\t]*(?:net[\x20\t]*)?",
+    r"[0-9]{1,3}[\x20\t]*(?:calendar[\x20\t]+)?days?\b",
+    r"|(?:payable|due|paid|(?:please[\x20\t]+)?pay(?:ment)?|settle(?:ment)?)[\x20\t]+(?:is[\x20\t]+)?",
+    r"(?:due[\x20\t]+)?within[\x20\t]+[0-9]{1,3}[\x20\t]*(?:calendar[\x20\t]+)?days?\b",
+    r"|net[\x20\t\-]*[0-9]{1,3}\b",
+);
+
+/// Labels a due date follows.
+const DUE_LABEL_PATTERN: &str = concat!(
+    r"(?i)(?:due(?:[\x20\t]+date)?|deadline|pay(?:ment)?[\x20\t]+(?:by|before)",
+    r"|payable[\x20\t]+(?:by|on|before)|please[\x20\t]+pay)\b",
 );
 
 macro_rules! months {
@@ -33,17 +38,19 @@ macro_rules! months {
 }
 
 const DATE_PATTERN: &str = concat!(
-    r"(?i)\b(?P<d>[0-9]{1,2})(?:st|nd|rd|th)?[\x20\t\-]+(?:of[\x20\t]+)?(?P<mon>",
+    r"(?i)\b(?:[0-9]{1,2})(?:st|nd|rd|th)?[\x20\t\-]+(?:of[\x20\t]+)?(?:",
     months!(),
-    r")\b(?:\.?,?[\x20\t\-]*(?P<y>[0-9]{4})\b)?",
-    r"|\b(?P<mon2>",
+    r")\b(?:\.?,?[\x20\t\-]*(?:[0-9]{4})\b)?",
+    r"|\b(?:",
     months!(),
-    r")\b\.?[\x20\t]+(?P<d2>[0-9]{1,2})(?:st|nd|rd|th)?\b(?:,?[\x20\t]*(?P<y2>[0-9]{4})\b)?",
-    r"|\b(?P<iy>[0-9]{4})[\-/.](?P<im>[0-9]{1,2})[\-/.](?P<id>[0-9]{1,2})\b",
-    r"|\b(?P<n1>[0-9]{1,2})(?P<s1>[/.\-])(?P<n2>[0-9]{1,2})(?P<s2>[/.\-])(?P<n3>[0-9]{4}|[0-9]{2})\b",
+    r")\b\.?[\x20\t]+(?:[0-9]{1,2})(?:st|nd|rd|th)?\b(?:,?[\x20\t]*(?:[0-9]{4})\b)?",
+    r"|\b(?:[0-9]{4})[\-/.](?:[0-9]{1,2})[\-/.](?:[0-9]{1,2})\b",
+    r"|\b(?:[0-9]{1,2})(?:[/.\-])(?:[0-9]{1,2})(?:[/.\-])(?:[0-9]{4}|[0-9]{2})\b",
 );
 
-static DUE_RE: LazyLock<Option<Regex>> = LazyLock::new(|| scan::compile(DUE_PATTERN));
+static TERMS_RE: LazyLock<Option<Regex>> = LazyLock::new(|| scan::compile_anchored(TERMS_PATTERN));
+static DUE_LABEL_RE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| scan::compile_anchored(DUE_LABEL_PATTERN));
 static DATE_RE: LazyLock<Option<Regex>> = LazyLock::new(|| scan::compile(DATE_PATTERN));
 
 /// How far after a label the date may start, in bytes.
@@ -51,20 +58,30 @@ const MAX_GAP: usize = 40;
 /// Words between a label and a date that mean the date is about something else.
 const GAP_STOPWORDS: &[&str] = &["invoice", "issue", "dated", "sent", "received", "paid on"];
 
-/// Finds due dates in `text`, de-duplicated, in order of appearance.
-pub(super) fn extract(text: &str, ctx: &ExtractContext<'_>) -> Vec<Date> {
+/// Finds due dates in `text` at the keyword hits, de-duplicated, in order
+/// of appearance.
+pub(super) fn extract(text: &str, hits: &Hits, ctx: &ExtractContext<'_>) -> Vec<Date> {
     let mut out: Vec<Date> = Vec::new();
-    let Some(re) = DUE_RE.as_ref() else {
+    let (Some(terms), Some(label)) = (TERMS_RE.as_ref(), DUE_LABEL_RE.as_ref()) else {
         return out;
     };
-    for caps in re.captures_iter(text) {
-        let date = if let Some(m) = caps.name("label") {
-            if reads_due_to(text, m.end()) {
+    let mut next = 0;
+    for (pos, _) in scan::word_hits(text, hits, scan::DUE) {
+        // A date or a number of days follows within the window.
+        if pos < next || !scan::digit_within(text, pos, 128) {
+            continue;
+        }
+        let date = if let Some(end) = scan::match_end(terms, text, pos) {
+            next = end;
+            relative(text, pos, end, ctx)
+        } else if let Some(end) = scan::match_end(label, text, pos) {
+            next = end;
+            if reads_due_to(text, end) {
                 continue;
             }
-            date_after(text, m.end(), ctx)
+            date_after(text, end, ctx)
         } else {
-            relative(text, &caps, ctx)
+            continue;
         };
         if let Some(d) = date
             && !out.contains(&d)
@@ -83,18 +100,23 @@ fn reads_due_to(text: &str, label_end: usize) -> bool {
     lower.starts_with(" to ") && !lower.starts_with(" to be ")
 }
 
-/// `reference_date + N days` for payment terms.
-fn relative(text: &str, caps: &Captures<'_>, ctx: &ExtractContext<'_>) -> Option<Date> {
-    let m = caps
-        .name("d1")
-        .or_else(|| caps.name("d2"))
-        .or_else(|| caps.name("d3"))?;
+/// `reference_date + N days` for the payment terms matched in `start..end`
+/// (the only number in the match is the number of days).
+fn relative(text: &str, start: usize, end: usize, ctx: &ExtractContext<'_>) -> Option<Date> {
+    let matched = text.get(start..end)?;
+    let first = matched.find(|c: char| c.is_ascii_digit())?;
+    let len = matched
+        .get(first..)?
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .count();
+    let digits = matched.get(first..first + len)?;
     // "Net 4,050.00" is a net amount, not "net 4" days.
-    let mut after = text.get(m.end()..)?.chars();
+    let mut after = text.get(start + first + len..)?.chars();
     if matches!(after.next(), Some('.' | ',')) && after.next().is_some_and(|c| c.is_ascii_digit()) {
         return None;
     }
-    let days: i64 = m.as_str().parse().ok()?;
+    let days: i64 = digits.parse().ok()?;
     if !(1..=365).contains(&days) {
         return None;
     }
@@ -117,8 +139,7 @@ fn date_after(text: &str, label_end: usize, ctx: &ExtractContext<'_>) -> Option<
     if start > window.len() {
         return None;
     }
-    let caps = re.captures_at(window, start)?;
-    let whole = caps.get(0)?;
+    let whole = re.find_at(window, start)?;
     if whole.start() > start + MAX_GAP {
         return None;
     }
@@ -126,33 +147,59 @@ fn date_after(text: &str, label_end: usize, ctx: &ExtractContext<'_>) -> Option<
     if GAP_STOPWORDS.iter().any(|w| scan::contains_ci(gap, w)) {
         return None;
     }
-    parse_date(&caps, ctx)
+    parse_date(whole.as_str(), ctx)
 }
 
 /// Turns one date match into a calendar date; `None` for impossible dates.
-fn parse_date(caps: &Captures<'_>, ctx: &ExtractContext<'_>) -> Option<Date> {
-    let num = |name: &str| caps.name(name).and_then(|m| m.as_str().parse::<i32>().ok());
-    if let Some(mon) = caps.name("mon").or_else(|| caps.name("mon2")) {
-        let month = month_from_name(mon.as_str())?;
-        let day = num("d").or_else(|| num("d2"))?;
-        return match num("y").or_else(|| num("y2")) {
-            Some(year) => make(year, month, day),
-            None => infer_year(month, day, ctx.reference_date?),
+/// The pattern has no capture groups (the regex crate then needs only its
+/// DFA), so the match is split here into number runs, a month name and the
+/// separators between numbers.
+fn parse_date(matched: &str, ctx: &ExtractContext<'_>) -> Option<Date> {
+    let mut nums: Vec<(i32, usize)> = Vec::with_capacity(3);
+    let mut seps: Vec<u8> = Vec::with_capacity(2);
+    let mut month = None;
+    let b = matched.as_bytes();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let run = b
+            .get(i..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|x| x.is_ascii_digit() == c.is_ascii_digit() && x.is_ascii_alphanumeric())
+            .count()
+            .max(1);
+        let token = matched.get(i..i + run).unwrap_or("");
+        if c.is_ascii_digit() {
+            nums.push((token.parse().ok()?, run));
+        } else if c.is_ascii_alphabetic() {
+            month = month.or_else(|| month_from_name(token));
+        } else if !nums.is_empty() && !matches!(c, b' ' | b'\t' | b',') {
+            seps.push(c);
+        }
+        i += run;
+    }
+    if let Some(month) = month {
+        let (day, _) = nums.iter().find(|(_, len)| *len <= 2)?;
+        return match nums.iter().find(|(_, len)| *len == 4) {
+            Some((year, _)) => make(*year, month, *day),
+            None => infer_year(month, *day, ctx.reference_date?),
         };
     }
-    if let Some(year) = num("iy") {
-        return make(year, num("im")?, num("id")?);
+    let [(a, a_len), (b, _), (y, _)] = nums.as_slice() else {
+        return None;
+    };
+    if *a_len == 4 {
+        return make(*a, *b, *y);
     }
-    let (a, b, y) = (num("n1")?, num("n2")?, num("n3")?);
-    if caps.name("s1").map(|m| m.as_str()) != caps.name("s2").map(|m| m.as_str()) {
+    if seps.first() != seps.get(1) {
         return None;
     }
-    let year = if y < 100 { 2000 + y } else { y };
+    let year = if *y < 100 { 2000 + y } else { *y };
     let month_first = ctx.default_currency == Some(Currency::USD);
     let (first, second) = if month_first {
-        ((b, a), (a, b))
+        ((*b, *a), (*a, *b))
     } else {
-        ((a, b), (b, a))
+        ((*a, *b), (*b, *a))
     };
     make(year, first.1, first.0).or_else(|| make(year, second.1, second.0))
 }
@@ -175,7 +222,11 @@ fn make(year: i32, month: i32, day: i32) -> Option<Date> {
     Date::from_calendar_date(year, month, u8::try_from(day).ok()?).ok()
 }
 
+/// The month of a name or its abbreviation (`Dec`, `December`, `Sept`).
 fn month_from_name(name: &str) -> Option<i32> {
+    if name.len() < 3 {
+        return None;
+    }
     let lower = name.get(..3)?.to_ascii_lowercase();
     let n = match lower.as_str() {
         "jan" => 1,

@@ -4,33 +4,40 @@
 //! A value must contain a digit, so `Invoice attached` gives nothing, and
 //! values that are really dates or amounts are dropped.
 
-use super::scan;
+use super::scan::{self, Hits};
 use regex::Regex;
 use std::sync::LazyLock;
 
-const PATTERN: &str = concat!(
-    // Self-labelled tokens first: at the same start, leftmost-first prefers
-    // this branch, so `INV-20431` is not read as label `INV` + value `20431`.
-    r"(?i)\b(?P<bare>inv[\-/#]?[0-9][A-Za-z0-9/_\-]{0,30})",
-    r"|\b(?:invoice|inv)\b\.?",
-    r"(?P<mark>[\x20\t]*(?:(?:number|num|no|nr|ref(?:erence)?|id)\b\.?|#|№))?",
+/// `Invoice No:`, `Invoice #`, `Inv. number`: a label with a number mark.
+const MARKED_LABEL: &str = concat!(
+    r"(?i)(?:invoice|inv)\b\.?[\x20\t]*(?:(?:number|num|no|nr|ref(?:erence)?|id)\b\.?|#|№)",
     r"(?:[\x20\t]*[:#\-–|=])*[\x20\t]*(?:is[\x20\t]+)?",
-    r"(?P<v>[A-Za-z0-9][A-Za-z0-9/_.\-]{0,39})",
 );
+/// `Invoice:`, `Invoice`, `Inv.`: a label without one.
+const LABEL: &str = r"(?i)(?:invoice|inv)\b\.?(?:[\x20\t]*[:#\-–|=])*[\x20\t]*(?:is[\x20\t]+)?";
 
-static INVOICE_RE: LazyLock<Option<Regex>> = LazyLock::new(|| scan::compile(PATTERN));
+static MARKED_RE: LazyLock<Option<Regex>> = LazyLock::new(|| scan::compile_anchored(MARKED_LABEL));
+static LABEL_RE: LazyLock<Option<Regex>> = LazyLock::new(|| scan::compile_anchored(LABEL));
 
-/// Finds invoice numbers in `text`, as written, de-duplicated, in order.
-pub(super) fn extract(text: &str) -> Vec<String> {
+/// Finds invoice numbers in `text` at the keyword hits, as written,
+/// de-duplicated, in order.
+pub(super) fn extract(text: &str, hits: &Hits) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let Some(re) = INVOICE_RE.as_ref() else {
-        return out;
-    };
-    for caps in re.captures_iter(text) {
-        let (value, marked) = match (caps.name("bare"), caps.name("v")) {
-            (Some(b), _) => (b.as_str(), true),
-            (None, Some(v)) => (v.as_str(), caps.name("mark").is_some()),
-            (None, None) => continue,
+    let mut next = 0;
+    for (pos, _) in scan::word_hits(text, hits, scan::INVOICE) {
+        if pos < next || !scan::digit_within(text, pos, 96) {
+            continue;
+        }
+        let Some(((start, end), marked)) = self_labelled(text, pos)
+            .map(|v| (v, true))
+            .or_else(|| labelled(text, pos, MARKED_RE.as_ref()).map(|v| (v, true)))
+            .or_else(|| labelled(text, pos, LABEL_RE.as_ref()).map(|v| (v, false)))
+        else {
+            continue;
+        };
+        next = end;
+        let Some(value) = text.get(start..end) else {
+            continue;
         };
         let value = value.trim_end_matches(['.', '-', '/', '_']);
         if plausible(value, marked) && !out.iter().any(|o| o == value) {
@@ -38,6 +45,42 @@ pub(super) fn extract(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// `INV-20431`, `INV20431`, `inv/2026/42`: the token names itself. Returns
+/// the token's span.
+fn self_labelled(text: &str, pos: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut i = pos + 3;
+    i += usize::from(b.get(i).is_some_and(|c| matches!(c, b'-' | b'/' | b'#')));
+    if !b.get(i).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let tail = b.get(i + 1..).unwrap_or_default();
+    let len = tail
+        .iter()
+        .take(30)
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'_' | b'-'))
+        .count();
+    Some((pos, i + 1 + len))
+}
+
+/// The span of the value after a label: an ASCII letter or digit, then up to
+/// 39 more of letters, digits and `/_.-`.
+fn labelled(text: &str, pos: usize, re: Option<&Regex>) -> Option<(usize, usize)> {
+    let start = scan::match_end(re?, text, pos)?;
+    let b = text.as_bytes();
+    if !b.get(start).is_some_and(u8::is_ascii_alphanumeric) {
+        return None;
+    }
+    let len = b
+        .get(start + 1..)
+        .unwrap_or_default()
+        .iter()
+        .take(39)
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'_' | b'.' | b'-'))
+        .count();
+    Some((start, start + 1 + len))
 }
 
 /// Whether a labelled value reads as an invoice number rather than a word,
@@ -87,9 +130,13 @@ fn looks_like_amount(v: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn extract(text: &str) -> Vec<String> {
+        super::extract(text, &scan::keyword_hits(text))
+    }
+
     #[test]
-    fn invoice_pattern_compiles() {
-        assert!(INVOICE_RE.is_some());
+    fn invoice_patterns_compile() {
+        assert!(MARKED_RE.is_some() && LABEL_RE.is_some());
     }
 
     #[test]

@@ -146,28 +146,29 @@ impl Facts {
 /// Extracts all facts from one text.
 ///
 /// Cheap prefilters run first: a text without any ASCII digit cannot hold any
-/// fact, and one pass of a keyword automaton decides which extractors can
-/// match at all, so a newsletter costs little more than a scan of its bytes.
+/// fact, and one pass of a keyword automaton finds every label, so each
+/// extractor runs its pattern only where its keywords are (IBANs, which need
+/// no label, have their own byte scanner).
 pub fn extract(text: &str, location: &Location, ctx: &ExtractContext<'_>) -> Facts {
     let mut facts = Facts::default();
     if !text.bytes().any(|b| b.is_ascii_digit()) {
         return facts;
     }
-    let flags = scan::keyword_flags(text);
-    let tax = if flags & scan::TAX != 0 {
-        tax::extract(text)
+    let hits = scan::keyword_hits(text);
+    let tax = if hits.flags & scan::TAX != 0 {
+        tax::extract(text, &hits)
     } else {
         tax::TaxFound::default()
     };
-    facts.bank_accounts = bank::extract(text, location, ctx, flags & scan::BANK != 0, &tax);
-    if flags & scan::INVOICE != 0 {
-        facts.invoice_numbers = invoice::extract(text);
+    facts.bank_accounts = bank::extract(text, &hits, location, ctx, &tax);
+    if hits.flags & scan::INVOICE != 0 {
+        facts.invoice_numbers = invoice::extract(text, &hits);
     }
-    if flags & (scan::AMOUNT | scan::TOTAL) != 0 {
-        facts.amounts = amount::extract(text, ctx, flags);
+    if hits.flags & (scan::AMOUNT | scan::TOTAL) != 0 {
+        facts.amounts = amount::extract(text, &hits, ctx);
     }
-    if flags & scan::DUE != 0 {
-        facts.due_dates = date::extract(text, ctx);
+    if hits.flags & scan::DUE != 0 {
+        facts.due_dates = date::extract(text, &hits, ctx);
     }
     facts.tax_ids = tax.ids;
     facts

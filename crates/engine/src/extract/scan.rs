@@ -1,17 +1,30 @@
-//! Shared scanning machinery for the extractors: the keyword prefilter, the
-//! once-compiled regexes and small text-position helpers.
+//! Shared scanning machinery for the extractors: the keyword scan, the
+//! once-compiled anchored regexes and small text-position helpers.
 //!
-//! Extraction runs on every message, so each extractor is gated by a single
-//! Aho-Corasick pass over the text, and all regexes use ASCII word boundaries:
-//! a Unicode `\b` makes the regex crate leave its fast lazy DFA as soon as the
-//! text contains a non-ASCII byte (a `£` sign is enough).
+//! Extraction runs on every message, so the text is walked once by a byte
+//! scanner that records where keywords start a word (and where an IBAN may
+//! start). Each extractor then runs its label regex anchored at those
+//! positions only and reads the value after the label by hand: a
+//! capture-free regex is answered by the DFA alone, which is several times
+//! cheaper than resolving capture groups. All regexes use ASCII word
+//! boundaries: a Unicode `\b` makes the regex crate leave its fast engines
+//! on the first non-ASCII byte.
 
-use aho_corasick::{AhoCorasick, MatchKind};
 use regex::Regex;
 use std::sync::LazyLock;
 
-/// Bank labels (sort code, account, BSB, routing, BIC) occur in the text.
-pub(super) const BANK: u32 = 1;
+/// A sort code label (`sort code`, `s/c`).
+pub(super) const SORT_CODE: u32 = 1;
+/// An account label (`account`, `acc`, `acct`, `a/c`).
+pub(super) const ACCOUNT: u32 = 1 << 7;
+/// A BSB label.
+pub(super) const BSB: u32 = 1 << 8;
+/// A routing number label (`routing`, `transit`, `ABA`, `RTN`).
+pub(super) const ROUTING: u32 = 1 << 9;
+/// A BIC label (`BIC`, `SWIFT`).
+pub(super) const BIC: u32 = 1 << 10;
+/// Any bank label.
+pub(super) const BANK: u32 = SORT_CODE | ACCOUNT | BSB | ROUTING | BIC;
 /// "inv" occurs (invoice numbers).
 pub(super) const INVOICE: u32 = 1 << 1;
 /// A currency symbol or code occurs.
@@ -22,28 +35,29 @@ pub(super) const TOTAL: u32 = 1 << 3;
 pub(super) const DUE: u32 = 1 << 4;
 /// A tax-id label occurs.
 pub(super) const TAX: u32 = 1 << 5;
-const ALL: u32 = BANK | INVOICE | AMOUNT | TOTAL | DUE | TAX;
+/// Two letters and two digits start a word: a possible IBAN.
+pub(super) const IBAN: u32 = 1 << 6;
 
-/// Keywords and the extractors they enable. The automaton reports the
-/// leftmost-longest keyword, so a keyword that is a prefix of another (`gb`,
-/// `gbp`) must have its flags included in the longer one's.
+/// Keywords (lower case) and the extractors they enable. A keyword only
+/// counts at the start of a word (or, for currency codes, right after a digit:
+/// `4860GBP`); all keywords matching at one position add their flags.
 const KEYWORDS: &[(&str, u32)] = &[
-    ("sort", BANK),
-    ("s/c", BANK),
-    ("acc", BANK),
-    ("a/c", BANK),
-    ("bsb", BANK),
-    ("routing", BANK),
-    ("transit", BANK),
-    ("aba", BANK),
-    ("rtn", BANK),
-    ("bic", BANK),
-    ("swift", BANK),
+    ("sort", SORT_CODE),
+    ("s/c", SORT_CODE),
+    ("acc", ACCOUNT),
+    ("a/c", ACCOUNT),
+    ("bsb", BSB),
+    ("routing", ROUTING),
+    ("transit", ROUTING),
+    ("aba", ROUTING),
+    ("ach", ROUTING),
+    ("wire", ROUTING),
+    ("fedwire", ROUTING),
+    ("rtn", ROUTING),
+    ("bic", BIC),
+    ("swift", BIC),
     ("inv", INVOICE),
-    ("£", AMOUNT),
-    ("€", AMOUNT),
-    ("$", AMOUNT),
-    ("gbp", AMOUNT | TAX),
+    ("gbp", AMOUNT),
     ("eur", AMOUNT),
     ("usd", AMOUNT),
     ("aud", AMOUNT),
@@ -59,41 +73,291 @@ const KEYWORDS: &[(&str, u32)] = &[
     ("total", TOTAL),
     ("amount", TOTAL),
     ("balance", TOTAL),
+    ("please", TOTAL | DUE),
     ("pay", TOTAL | DUE),
     ("due", TOTAL | DUE),
     ("deadline", DUE),
     ("term", DUE),
     ("net", DUE),
     ("settle", DUE),
+    ("paid", DUE),
     ("vat", TAX),
     ("abn", TAX),
     ("gb", TAX),
 ];
 
-static KEYWORD_AC: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
-    AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(KEYWORDS.iter().map(|(k, _)| k))
-        .ok()
+/// A keyword as a masked little-endian `u64` of its (at most eight) bytes,
+/// so a word start is tested against it with one comparison.
+#[derive(Clone, Copy)]
+struct Packed {
+    bits: u64,
+    mask: u64,
+    flags: u32,
+}
+
+/// Up to eight bytes from the start of `bytes`, ASCII-lower-cased, packed.
+fn pack(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    for (d, s) in w.iter_mut().zip(bytes) {
+        *d = s.to_ascii_lowercase();
+    }
+    u64::from_le_bytes(w)
+}
+
+/// Keywords grouped by first letter, and a bitmap of the letter pairs that
+/// begin a keyword (`prefixes[first] & 1 << second`), which rejects most
+/// words of running text with one lookup.
+struct Table {
+    by_letter: [Vec<Packed>; 26],
+    prefixes: [u32; 26],
+}
+
+static TABLE: LazyLock<Table> = LazyLock::new(|| {
+    let mut t = Table {
+        by_letter: Default::default(),
+        prefixes: [0; 26],
+    };
+    for (kw, flags) in KEYWORDS {
+        let b = kw.as_bytes();
+        let first = usize::from(b.first().map_or(0, |c| c.wrapping_sub(b'a')));
+        if let Some(second) = b.get(1).filter(|c| c.is_ascii_lowercase())
+            && let Some(bits) = t.prefixes.get_mut(first)
+        {
+            *bits |= 1 << (second - b'a');
+        }
+        let mask = u64::MAX
+            .checked_shr(64 - 8 * b.len().min(8) as u32)
+            .unwrap_or(0);
+        if let Some(slot) = t.by_letter.get_mut(first) {
+            slot.push(Packed {
+                bits: pack(b),
+                mask,
+                flags: *flags,
+            });
+        }
+    }
+    t
 });
 
-/// Which extractors can possibly match `text` (a bit set of the flags above).
-/// Errs on the side of running an extractor.
-pub(super) fn keyword_flags(text: &str) -> u32 {
-    let Some(ac) = KEYWORD_AC.as_ref() else {
-        return ALL;
+/// Flags of the keywords starting at `rest` (a word start whose first byte
+/// is the letter `first`, lower-cased to 0..26).
+fn keywords_at(table: &Table, rest: &[u8], first: usize) -> u32 {
+    let second = rest.get(1).copied().unwrap_or(0);
+    let candidate = if second == b'/' {
+        true
+    } else if second.is_ascii_alphabetic() {
+        let bit = 1u32 << (second.to_ascii_lowercase() - b'a');
+        table.prefixes.get(first).is_some_and(|p| p & bit != 0)
+    } else {
+        false
     };
-    let mut flags = 0;
-    for m in ac.find_iter(text) {
-        flags |= KEYWORDS
-            .get(m.pattern().as_usize())
-            .map_or(ALL, |(_, f)| *f);
-        if flags == ALL {
+    if !candidate {
+        return 0;
+    }
+    let word = pack(rest);
+    table
+        .by_letter
+        .get(first)
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .filter(|k| word & k.mask == k.bits)
+        .fold(0, |acc, k| acc | k.flags)
+}
+
+/// Where the keywords are. Extractors run their anchored patterns only at
+/// these positions instead of scanning the whole text once each.
+#[derive(Debug, Default)]
+pub(super) struct Hits {
+    /// (byte offset, flags of the keywords found there), in text order.
+    pub(super) list: Vec<(usize, u32)>,
+    /// Union of all flags.
+    pub(super) flags: u32,
+}
+
+/// Bytes the keyword scan stops at: ASCII letters (word starts) and the
+/// first byte of `$`, `£` (C2 A3) and `€` (E2 82 AC). Everything else is
+/// skipped in a tight loop.
+// Evaluated at compile time: an index out of range would fail the build,
+// it cannot panic at run time.
+#[allow(clippy::indexing_slicing)]
+const STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphabetic() || b == b'$' || b == 0xC2 || b == 0xE2;
+        c += 1;
+    }
+    t
+};
+
+impl Hits {
+    /// Whether a hit carrying `flag` starts in `from..to`.
+    pub(super) fn any_in(&self, from: usize, to: usize, flag: u32) -> bool {
+        let first = self.list.partition_point(|(p, _)| *p < from);
+        self.list
+            .get(first..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|(p, _)| *p < to)
+            .any(|(_, f)| f & flag != 0)
+    }
+}
+
+/// Walks `text` once and records keyword and IBAN-candidate positions.
+pub(super) fn keyword_hits(text: &str) -> Hits {
+    let b = text.as_bytes();
+    let mut hits = Hits {
+        list: Vec::with_capacity(text.len() / 24 + 8),
+        flags: 0,
+    };
+    let table = &*TABLE;
+    let mut i = 0;
+    while let Some(rest) = b.get(i..) {
+        let Some(skip) = rest
+            .iter()
+            .position(|c| STOP.get(usize::from(*c)) == Some(&true))
+        else {
+            break;
+        };
+        i += skip;
+        let rest = rest.get(skip..).unwrap_or_default();
+        let Some(&c) = rest.first() else { break };
+        if !c.is_ascii_alphabetic() {
+            let currency = match c {
+                b'$' => true,
+                0xC2 => rest.get(1) == Some(&0xA3),
+                _ => rest.get(1..3) == Some(&[0x82, 0xAC]),
+            };
+            if currency {
+                hits.flags |= AMOUNT;
+                hits.list.push((i, AMOUNT));
+            }
+            i += 1;
+            continue;
+        }
+        // A word starts here unless glued to `_` (digits may precede a
+        // currency code: `4860GBP`). The whole word is skipped afterwards.
+        let prev = i
+            .checked_sub(1)
+            .and_then(|p| b.get(p))
+            .copied()
+            .unwrap_or(b' ');
+        let word_len = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+        if prev != b'_' {
+            let mut flags = keywords_at(table, rest, usize::from(c.to_ascii_lowercase() - b'a'));
+            if !prev.is_ascii_digit()
+                && word_len == 2
+                && let Some(&[_, _, c2, c3]) = rest.get(..4)
+                && c2.is_ascii_digit()
+                && c3.is_ascii_digit()
+            {
+                flags |= IBAN;
+            }
+            if flags != 0 {
+                hits.flags |= flags;
+                hits.list.push((i, flags));
+            }
+        }
+        i += word_len.max(1);
+    }
+    hits
+}
+
+/// Which extractors can possibly match `text` (a bit set of the flags above).
+#[cfg(test)]
+pub(super) fn keyword_flags(text: &str) -> u32 {
+    keyword_hits(text).flags
+}
+
+/// How far past its keyword a label (with the gap before its value) may
+/// reach. Values are read from the whole text, so this only bounds the DFA.
+const MAX_LABEL: usize = 128;
+
+/// The hits (position, flags) carrying `flag` whose keyword starts a word.
+pub(super) fn word_hits<'h>(
+    text: &'h str,
+    hits: &'h Hits,
+    flag: u32,
+) -> impl Iterator<Item = (usize, u32)> + 'h {
+    hits.list
+        .iter()
+        .filter(move |(pos, flags)| {
+            flags & flag != 0 && !char_before(text, *pos).is_some_and(is_word_char)
+        })
+        .copied()
+}
+
+/// The end of the match of an anchored, capture-free pattern at `pos`. Label
+/// patterns have no capture groups so the regex crate answers from its DFA
+/// alone; values are read after the label by the small parsers below.
+pub(super) fn match_end(re: &Regex, text: &str, pos: usize) -> Option<usize> {
+    let hay = text.get(pos..floor_boundary(text, pos + MAX_LABEL))?;
+    re.find(hay).map(|m| pos + m.end())
+}
+
+/// Whether a digit occurs in the `n` bytes from `pos`: every value sought
+/// after a label has one, so a label without is skipped before any regex.
+pub(super) fn digit_within(text: &str, pos: usize, n: usize) -> bool {
+    text.as_bytes()
+        .get(pos..)
+        .unwrap_or_default()
+        .iter()
+        .take(n)
+        .any(u8::is_ascii_digit)
+}
+
+/// Whether regex's ASCII `\b` would hold after a word character at `pos`.
+pub(super) fn word_ends(text: &str, pos: usize) -> bool {
+    !char_at(text, pos).is_some_and(is_word_char)
+}
+
+/// Reads digit groups of the given sizes at `pos`, each optionally preceded
+/// (except the first) by one separator from `seps`: `20-29-59`, `062 000`.
+/// Returns the end; the caller decides whether a word boundary must follow.
+pub(super) fn digit_groups(text: &str, pos: usize, sizes: &[usize], seps: &[u8]) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut i = pos;
+    for (n, size) in sizes.iter().enumerate() {
+        if n > 0 && b.get(i).is_some_and(|c| seps.contains(c)) {
+            i += 1;
+        }
+        let group = b.get(i..i + size)?;
+        if !group.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        i += size;
+    }
+    Some(i)
+}
+
+/// Reads up to `max` digits at `pos`, allowing one separator from `seps`
+/// between any two digits; returns the end offset after each digit read.
+pub(super) fn spaced_digits(text: &str, pos: usize, seps: &[char], max: usize) -> Vec<usize> {
+    let mut ends = Vec::with_capacity(max);
+    let mut chars = text.get(pos..).unwrap_or("").char_indices().peekable();
+    let mut after_sep = false;
+    while ends.len() < max {
+        let Some((i, c)) = chars.next() else { break };
+        if c.is_ascii_digit() {
+            ends.push(pos + i + 1);
+            after_sep = false;
+        } else if seps.contains(&c)
+            && !after_sep
+            && !ends.is_empty()
+            && chars.peek().is_some_and(|(_, n)| n.is_ascii_digit())
+        {
+            after_sep = true;
+        } else {
             break;
         }
     }
-    flags
+    ends
+}
+
+/// A character that regex's ASCII `\b` counts as part of a word.
+pub(super) fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
 }
 
 /// Compiles a pattern written with `\b`, turning every `\b` into an ASCII word
@@ -105,6 +369,12 @@ pub(super) fn compile(pattern: &str) -> Option<Regex> {
         .size_limit(1 << 24)
         .build()
         .ok()
+}
+
+/// Like [`compile`], anchored at the start of the haystack, for use with
+/// [`match_end`].
+pub(super) fn compile_anchored(pattern: &str) -> Option<Regex> {
+    compile(&format!("^(?:{pattern})"))
 }
 
 /// Byte offset of the start of the line containing `pos`.
@@ -173,10 +443,33 @@ mod tests {
     #[test]
     fn keyword_flags_pick_only_the_extractors_whose_words_occur() {
         assert_eq!(keyword_flags("hello world"), 0);
-        assert_eq!(keyword_flags("Sort code"), BANK);
+        assert_eq!(keyword_flags("Sort code"), SORT_CODE);
+        assert_eq!(keyword_flags("ABA, BIC, acct"), ROUTING | BIC | ACCOUNT);
+        assert_eq!(keyword_flags("fedwire"), ROUTING);
         assert_eq!(keyword_flags("GBP 10"), AMOUNT | TAX);
+        assert_eq!(keyword_flags("4860GBP"), AMOUNT | TAX);
         assert_eq!(keyword_flags("INVOICE"), INVOICE);
         assert_eq!(keyword_flags("Payment due"), TOTAL | DUE);
+        assert_eq!(keyword_flags("£5 €6 $7"), AMOUNT);
+        assert_eq!(keyword_flags("gb29nwbk"), TAX | IBAN);
+        // Inside a word a keyword does not count.
+        assert_eq!(keyword_flags("unpaid, subtotal, cabinet"), 0);
+    }
+
+    #[test]
+    fn keyword_hits_record_word_start_positions() {
+        let hits = keyword_hits("Sort code, then £5");
+        let positions: Vec<usize> = hits.list.iter().map(|(p, _)| *p).collect();
+        assert_eq!(positions, [0, 16]);
+    }
+
+    #[test]
+    fn hits_any_in_finds_flags_by_range() {
+        let hits = keyword_hits("Total: £5, then VAT");
+        assert!(hits.any_in(0, 3, TOTAL));
+        assert!(!hits.any_in(1, 19, TOTAL));
+        assert!(hits.any_in(1, 19, TAX));
+        assert!(digit_within("ab 5", 0, 4) && !digit_within("ab 5", 0, 3));
     }
 
     #[test]
@@ -185,6 +478,18 @@ mod tests {
         assert!(re.is_match("£ab£"));
         assert!(!re.is_match("xab"));
         assert!(compile("(").is_none());
+    }
+
+    #[test]
+    fn value_readers_follow_their_grammar() {
+        assert_eq!(digit_groups("20-29-59x", 0, &[2, 2, 2], b"- "), Some(8));
+        assert_eq!(digit_groups("202959", 0, &[2, 2, 2], b"- "), Some(6));
+        assert_eq!(digit_groups("20--29-59", 0, &[2, 2, 2], b"- "), None);
+        assert_eq!(digit_groups("2029", 0, &[2, 2, 2], b"- "), None);
+        assert_eq!(spaced_digits("98 0 7806 84", 0, &[' '], 12).len(), 9);
+        assert_eq!(spaced_digits("98  07", 0, &[' '], 12).len(), 2);
+        assert_eq!(spaced_digits("1 x", 0, &[' '], 12), [1]);
+        assert!(word_ends("ab cd", 2) && !word_ends("ab_cd", 2) && word_ends("ab", 2));
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //!
 //! Found by label (`VAT Reg No:`, `ABN`) or, for VAT, by the distinctive
 //! `GB` + nine digits form, and kept only when the domain checksum passes.
+//! The label is matched by a capture-free regex and the number read by hand.
 //! The digits of every VAT number are also handed to the bank extractor so a
 //! VAT number is never reported as an account.
 
 use super::TaxId;
-use super::scan;
+use super::scan::{self, Hits};
 use regex::Regex;
 use sentra_domain::tax::{Abn, UkVat};
 use std::sync::LazyLock;
@@ -21,38 +22,98 @@ pub(super) struct TaxFound {
     pub(super) vat_digits: Vec<String>,
 }
 
-const PATTERN: &str = concat!(
-    r"(?i)\bvat\b(?:[\x20\t]*(?:reg(?:istration)?\b\.?|registered))?",
+/// The label before a VAT number (`VAT Reg No:`, `VAT registration number`).
+const VAT_LABEL: &str = concat!(
+    r"(?i)vat\b(?:[\x20\t]*(?:reg(?:istration)?\b\.?|registered))?",
     r"(?:[\x20\t]*(?:number|num|no|nr|id)\b\.?)?[\x20\t:#|=\-–]*",
-    r"(?P<vat>(?:gb[\x20\t]?)?[0-9](?:[\x20\t]?[0-9]){8}(?:(?:[\x20\t]?[0-9]){3})?)\b",
-    r"|\b(?P<gbvat>(?-i:GB)[\x20]?[0-9]{3}[\x20]?[0-9]{4}[\x20]?[0-9]{2})\b",
-    r"|\babn\b[\x20\t\u{a0}:#.\-–]*(?P<abn>[0-9](?:[\x20\u{a0}]?[0-9]){10})\b",
 );
+/// The label before an ABN.
+const ABN_LABEL: &str = r"(?i)abn\b[\x20\t\u{a0}:#.\-–]*";
 
-static TAX_RE: LazyLock<Option<Regex>> = LazyLock::new(|| scan::compile(PATTERN));
+static VAT_RE: LazyLock<Option<Regex>> = LazyLock::new(|| scan::compile_anchored(VAT_LABEL));
+static ABN_RE: LazyLock<Option<Regex>> = LazyLock::new(|| scan::compile_anchored(ABN_LABEL));
 
-/// Finds tax ids in `text`.
-pub(super) fn extract(text: &str) -> TaxFound {
+/// Finds tax ids in `text` at the keyword hits.
+pub(super) fn extract(text: &str, hits: &Hits) -> TaxFound {
     let mut found = TaxFound::default();
-    let Some(re) = TAX_RE.as_ref() else {
-        return found;
-    };
-    for caps in re.captures_iter(text) {
-        if let Some(m) = caps.name("vat").or_else(|| caps.name("gbvat")) {
-            let digits: String = m.as_str().chars().filter(char::is_ascii_digit).collect();
-            if let Ok(v) = UkVat::parse(m.as_str()) {
-                push_unique(&mut found.ids, TaxId::UkVat(v));
+    let mut next = 0;
+    for (pos, _) in scan::word_hits(text, hits, scan::TAX) {
+        if pos < next || !scan::digit_within(text, pos, 64) {
+            continue;
+        }
+        let Some(rest) = text.get(pos..) else {
+            continue;
+        };
+        let end = if rest.starts_with("GB") {
+            gb_vat_at(text, pos).map(|end| (pos, end))
+        } else if rest.get(..3).is_some_and(|w| w.eq_ignore_ascii_case("abn")) {
+            ABN_RE
+                .as_ref()
+                .and_then(|re| scan::match_end(re, text, pos))
+                .and_then(|start| abn_at(text, start).map(|end| (start, end)))
+        } else {
+            VAT_RE
+                .as_ref()
+                .and_then(|re| scan::match_end(re, text, pos))
+                .and_then(|start| vat_at(text, start).map(|end| (start, end)))
+        };
+        let Some((start, end)) = end else { continue };
+        next = end;
+        let Some(value) = text.get(start..end) else {
+            continue;
+        };
+        if rest.get(..3).is_some_and(|w| w.eq_ignore_ascii_case("abn")) {
+            if let Ok(a) = Abn::parse(value) {
+                push_unique(&mut found.ids, TaxId::Abn(a));
             }
-            if !found.vat_digits.contains(&digits) {
-                found.vat_digits.push(digits);
-            }
-        } else if let Some(m) = caps.name("abn")
-            && let Ok(a) = Abn::parse(m.as_str())
-        {
-            push_unique(&mut found.ids, TaxId::Abn(a));
+            continue;
+        }
+        if let Ok(v) = UkVat::parse(value) {
+            push_unique(&mut found.ids, TaxId::UkVat(v));
+        }
+        let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+        if !found.vat_digits.contains(&digits) {
+            found.vat_digits.push(digits);
         }
     }
     found
+}
+
+/// A VAT number after its label: optional `GB`, then 9 or 12 digits with
+/// single spaces anywhere; returns its end.
+fn vat_at(text: &str, pos: usize) -> Option<usize> {
+    let mut start = pos;
+    if text
+        .get(pos..pos + 2)
+        .is_some_and(|w| w.eq_ignore_ascii_case("gb"))
+    {
+        start += 2;
+        if matches!(text.as_bytes().get(start), Some(b' ' | b'\t')) {
+            start += 1;
+        }
+    }
+    let ends = scan::spaced_digits(text, start, &[' ', '\t'], 12);
+    [12, 9]
+        .into_iter()
+        .filter_map(|n| ends.get(n - 1).copied())
+        .find(|end| scan::word_ends(text, *end))
+}
+
+/// The unlabelled `GB 980 7806 84` form; returns its end.
+fn gb_vat_at(text: &str, pos: usize) -> Option<usize> {
+    let mut start = pos + 2;
+    if text.as_bytes().get(start) == Some(&b' ') {
+        start += 1;
+    }
+    let end = scan::digit_groups(text, start, &[3, 4, 2], b" ")?;
+    scan::word_ends(text, end).then_some(end)
+}
+
+/// Eleven ABN digits with single (no-break) spaces anywhere; returns the end.
+fn abn_at(text: &str, pos: usize) -> Option<usize> {
+    let ends = scan::spaced_digits(text, pos, &[' ', '\u{a0}'], 11);
+    let end = *ends.get(10)?;
+    scan::word_ends(text, end).then_some(end)
 }
 
 fn push_unique(ids: &mut Vec<TaxId>, id: TaxId) {
@@ -65,13 +126,17 @@ fn push_unique(ids: &mut Vec<TaxId>, id: TaxId) {
 mod tests {
     use super::*;
 
+    fn run(text: &str) -> TaxFound {
+        extract(text, &scan::keyword_hits(text))
+    }
+
     fn ids(text: &str) -> Vec<String> {
-        extract(text).ids.iter().map(ToString::to_string).collect()
+        run(text).ids.iter().map(ToString::to_string).collect()
     }
 
     #[test]
-    fn tax_pattern_compiles() {
-        assert!(TAX_RE.is_some());
+    fn tax_patterns_compile() {
+        assert!(VAT_RE.is_some() && ABN_RE.is_some());
     }
 
     #[test]
@@ -106,14 +171,14 @@ mod tests {
         assert!(ids("VAT Reg No: GB 980 7806 85").is_empty());
         assert!(ids("ABN 51 824 753 557").is_empty());
         // The failing number is still remembered so it is not taken as an account.
-        assert_eq!(extract("VAT no 980780685").vat_digits, ["980780685"]);
+        assert_eq!(run("VAT no 980780685").vat_digits, ["980780685"]);
     }
 
     #[test]
     fn ignores_vat_rates_and_amounts() {
         assert!(ids("VAT @ 20%: £810.00").is_empty());
         assert!(ids("VAT: 810.00").is_empty());
-        assert!(extract("VAT 20%").vat_digits.is_empty());
+        assert!(run("VAT 20%").vat_digits.is_empty());
     }
 
     #[test]

@@ -2,12 +2,13 @@ use super::*;
 use sentra_domain::bank::ModulusTables;
 
 fn found(text: &str) -> Vec<FoundAccount> {
-    let tax = super::super::tax::extract(text);
+    let hits = scan::keyword_hits(text);
+    let tax = super::super::tax::extract(text, &hits);
     extract(
         text,
+        &hits,
         &Location::Body,
         &ExtractContext::default(),
-        true,
         &tax,
     )
 }
@@ -24,8 +25,7 @@ const UK: &str = "uk:202959:63748472";
 
 #[test]
 fn bank_patterns_compile() {
-    assert!(BANK_RE.is_some());
-    assert!(IBAN_RE.is_some());
+    assert!(LABELS.is_some());
     assert!(DASHED_RE.is_some());
 }
 
@@ -277,9 +277,10 @@ fn us_routing_with_bad_checksum_is_invalid() {
 #[test]
 fn keeps_location_and_deduplicates_repeats() {
     let text = "Sort code 20-29-59 Account 63748472\n...\nSort code: 20 29 59 A/C: 63748472";
-    let tax = super::super::tax::extract(text);
+    let hits = scan::keyword_hits(text);
+    let tax = super::super::tax::extract(text, &hits);
     let loc = Location::Attachment("inv.pdf".to_owned());
-    let f = extract(text, &loc, &ExtractContext::default(), true, &tax);
+    let f = extract(text, &hits, &loc, &ExtractContext::default(), &tax);
     assert_eq!(f.len(), 1);
     assert_eq!(f.first().map(|a| a.location.clone()), Some(loc));
 }
@@ -302,9 +303,15 @@ fn uk_validity_uses_modulus_tables_when_given() {
         ..ExtractContext::default()
     };
     let run = |text: &str| {
-        extract(text, &Location::Body, &ctx, true, &TaxFound::default())
-            .first()
-            .map(|a| a.valid)
+        extract(
+            text,
+            &scan::keyword_hits(text),
+            &Location::Body,
+            &ctx,
+            &TaxFound::default(),
+        )
+        .first()
+        .map(|a| a.valid)
     };
     assert_eq!(run("Sort code 20-29-59 Account 63748472"), Some(Some(true)));
     assert_eq!(

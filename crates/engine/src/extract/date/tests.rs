@@ -1,6 +1,10 @@
 use super::*;
 use time::macros::date;
 
+fn extract(text: &str, ctx: &ExtractContext<'_>) -> Vec<Date> {
+    super::extract(text, &scan::keyword_hits(text), ctx)
+}
+
 fn due(text: &str) -> Vec<Date> {
     extract(text, &ExtractContext::default())
 }
@@ -15,7 +19,7 @@ fn due_with_reference(text: &str, reference: Date) -> Vec<Date> {
 
 #[test]
 fn date_patterns_compile() {
-    assert!(DUE_RE.is_some());
+    assert!(TERMS_RE.is_some() && DUE_LABEL_RE.is_some());
     assert!(DATE_RE.is_some());
 }
 

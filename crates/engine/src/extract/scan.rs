@@ -174,23 +174,6 @@ pub(super) struct Hits {
     pub(super) flags: u32,
 }
 
-/// Bytes the keyword scan stops at: ASCII letters (word starts) and the
-/// first byte of `$`, `£` (C2 A3) and `€` (E2 82 AC). Everything else is
-/// skipped in a tight loop.
-// Evaluated at compile time: an index out of range would fail the build,
-// it cannot panic at run time.
-#[allow(clippy::indexing_slicing)]
-const STOP: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        t[c] = b.is_ascii_alphabetic() || b == b'$' || b == 0xC2 || b == 0xE2;
-        c += 1;
-    }
-    t
-};
-
 impl Hits {
     /// Whether a hit carrying `flag` starts in `from..to`.
     pub(super) fn any_in(&self, from: usize, to: usize, flag: u32) -> bool {
@@ -204,7 +187,30 @@ impl Hits {
     }
 }
 
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `w` that is an ASCII letter. Exact per byte:
+/// no addition carries into the next byte.
+fn letter_mask(w: u64) -> u64 {
+    let ascii = !w & HI;
+    let lower7 = (w | (0x20 * LO)) & (0x7F * LO);
+    let at_least_a = lower7 + 0x1F * LO;
+    let past_z = lower7 + 0x05 * LO;
+    ascii & at_least_a & !past_z & HI
+}
+
+/// The high bit of each byte of `w` equal to `byte` (exact per byte).
+fn byte_mask(w: u64, byte: u8) -> u64 {
+    let x = w ^ (LO * u64::from(byte));
+    !(((x & (0x7F * LO)) + 0x7F * LO) | x) & HI
+}
+
 /// Walks `text` once and records keyword and IBAN-candidate positions.
+///
+/// Eight bytes at a time: word starts (a letter after a non-letter) and the
+/// lead bytes of `$`, `£` (C2 A3) and `€` (E2 82 AC) are found with bit masks,
+/// so only those positions cost more than a few instructions.
 pub(super) fn keyword_hits(text: &str) -> Hits {
     let b = text.as_bytes();
     let mut hits = Hits {
@@ -212,56 +218,77 @@ pub(super) fn keyword_hits(text: &str) -> Hits {
         flags: 0,
     };
     let table = &*TABLE;
-    let mut i = 0;
-    while let Some(rest) = b.get(i..) {
-        let Some(skip) = rest
-            .iter()
-            .position(|c| STOP.get(usize::from(*c)) == Some(&true))
-        else {
-            break;
+    let mut base = 0;
+    let mut carry = 0u64;
+    while base < b.len() {
+        let w = match b
+            .get(base..base + 8)
+            .and_then(|c| <[u8; 8]>::try_from(c).ok())
+        {
+            Some(chunk) => u64::from_le_bytes(chunk),
+            None => {
+                // The last, short chunk, padded with zeros (neither letters
+                // nor currency bytes).
+                let mut chunk = [0u8; 8];
+                for (d, s) in chunk.iter_mut().zip(b.get(base..).unwrap_or_default()) {
+                    *d = *s;
+                }
+                u64::from_le_bytes(chunk)
+            }
         };
-        i += skip;
-        let rest = rest.get(skip..).unwrap_or_default();
-        let Some(&c) = rest.first() else { break };
-        if !c.is_ascii_alphabetic() {
-            let currency = match c {
-                b'$' => true,
-                0xC2 => rest.get(1) == Some(&0xA3),
-                _ => rest.get(1..3) == Some(&[0x82, 0xAC]),
-            };
-            if currency {
-                hits.flags |= AMOUNT;
-                hits.list.push((i, AMOUNT));
-            }
-            i += 1;
-            continue;
-        }
-        // A word starts here unless glued to `_` (digits may precede a
-        // currency code: `4860GBP`). The whole word is skipped afterwards.
-        let prev = i
-            .checked_sub(1)
-            .and_then(|p| b.get(p))
-            .copied()
-            .unwrap_or(b' ');
-        let word_len = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
-        if prev != b'_' {
-            let mut flags = keywords_at(table, rest, usize::from(c.to_ascii_lowercase() - b'a'));
-            if !prev.is_ascii_digit()
-                && word_len == 2
-                && let Some(&[_, _, c2, c3]) = rest.get(..4)
-                && c2.is_ascii_digit()
-                && c3.is_ascii_digit()
-            {
-                flags |= IBAN;
-            }
+        let letters = letter_mask(w);
+        let starts = letters & !((letters << 8) | carry);
+        carry = (letters >> 56) & 0x80;
+        let currency = byte_mask(w, b'$') | byte_mask(w, 0xC2) | byte_mask(w, 0xE2);
+        let mut bits = starts | currency;
+        while bits != 0 {
+            let i = base + bits.trailing_zeros() as usize / 8;
+            bits &= bits - 1;
+            let (flags, pos) = hit_at(table, b, i);
             if flags != 0 {
                 hits.flags |= flags;
-                hits.list.push((i, flags));
+                hits.list.push((pos, flags));
             }
         }
-        i += word_len.max(1);
+        base += 8;
     }
     hits
+}
+
+/// The flags of a word start or currency lead byte at `i`.
+fn hit_at(table: &Table, b: &[u8], i: usize) -> (u32, usize) {
+    let rest = b.get(i..).unwrap_or_default();
+    let Some(&c) = rest.first() else {
+        return (0, i);
+    };
+    if !c.is_ascii_alphabetic() {
+        let currency = match c {
+            b'$' => true,
+            0xC2 => rest.get(1) == Some(&0xA3),
+            _ => rest.get(1..3) == Some(&[0x82, 0xAC]),
+        };
+        return (if currency { AMOUNT } else { 0 }, i);
+    }
+    // Not a word start when glued to `_` (digits may precede a currency
+    // code: `4860GBP`).
+    let prev = i
+        .checked_sub(1)
+        .and_then(|p| b.get(p))
+        .copied()
+        .unwrap_or(b' ');
+    if prev == b'_' {
+        return (0, i);
+    }
+    let mut flags = keywords_at(table, rest, usize::from(c.to_ascii_lowercase() - b'a'));
+    if !prev.is_ascii_digit()
+        && let Some(&[_, c1, c2, c3]) = rest.get(..4)
+        && c1.is_ascii_alphabetic()
+        && c2.is_ascii_digit()
+        && c3.is_ascii_digit()
+    {
+        flags |= IBAN;
+    }
+    (flags, i)
 }
 
 /// Which extractors can possibly match `text` (a bit set of the flags above).
@@ -454,6 +481,38 @@ mod tests {
         assert_eq!(keyword_flags("gb29nwbk"), TAX | IBAN);
         // Inside a word a keyword does not count.
         assert_eq!(keyword_flags("unpaid, subtotal, cabinet"), 0);
+    }
+
+    #[test]
+    fn byte_masks_are_exact_for_every_byte_value() {
+        for v in 0..=255u8 {
+            for lane in 0..8 {
+                let w = u64::from(v) << (8 * lane) | 0x2020_2020_2020_2020 & !(0xFF << (8 * lane));
+                let bit = 0x80u64 << (8 * lane);
+                assert_eq!(letter_mask(w) & bit != 0, v.is_ascii_alphabetic(), "{v:#x}");
+                assert_eq!(byte_mask(w, 0xC2) & bit != 0, v == 0xC2, "{v:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn keyword_hits_agree_with_a_byte_by_byte_scan() {
+        let text = "xx_acc a/c Sort__sort 4860GBP £5 €6 $7 gb29nwbk é-inv ZZ99 9ab12 VAT";
+        let hits = keyword_hits(text);
+        let b = text.as_bytes();
+        let mut expected = Vec::new();
+        for i in 0..b.len() {
+            let word_start =
+                b[i].is_ascii_alphabetic() && (i == 0 || !b[i - 1].is_ascii_alphabetic());
+            if word_start || matches!(b[i], b'$' | 0xC2 | 0xE2) {
+                let (f, p) = hit_at(&TABLE, b, i);
+                if f != 0 {
+                    expected.push((p, f));
+                }
+            }
+        }
+        assert_eq!(hits.list, expected);
+        assert!(hits.list.len() >= 10);
     }
 
     #[test]

@@ -221,20 +221,19 @@ pub(super) fn keyword_hits(text: &str) -> Hits {
     let mut base = 0;
     let mut carry = 0u64;
     while base < b.len() {
-        let w = match b
+        let full = b
             .get(base..base + 8)
-            .and_then(|c| <[u8; 8]>::try_from(c).ok())
-        {
-            Some(chunk) => u64::from_le_bytes(chunk),
-            None => {
-                // The last, short chunk, padded with zeros (neither letters
-                // nor currency bytes).
-                let mut chunk = [0u8; 8];
-                for (d, s) in chunk.iter_mut().zip(b.get(base..).unwrap_or_default()) {
-                    *d = *s;
-                }
-                u64::from_le_bytes(chunk)
+            .and_then(|c| <[u8; 8]>::try_from(c).ok());
+        let w = if let Some(chunk) = full {
+            u64::from_le_bytes(chunk)
+        } else {
+            // The last, short chunk, padded with zeros (neither letters nor
+            // currency bytes).
+            let mut chunk = [0u8; 8];
+            for (d, s) in chunk.iter_mut().zip(b.get(base..).unwrap_or_default()) {
+                *d = *s;
             }
+            u64::from_le_bytes(chunk)
         };
         let letters = letter_mask(w);
         let starts = letters & !((letters << 8) | carry);

@@ -6,6 +6,13 @@
 //! crate; an account that fails its checksum is still returned (with
 //! `valid: Some(false)`), because a forged or mistyped account is evidence.
 
+mod amount;
+mod bank;
+mod date;
+mod invoice;
+mod scan;
+mod tax;
+
 use sentra_domain::bank::{BankAccount, ModulusTables};
 use sentra_domain::tax::{Abn, UkVat};
 use sentra_domain::{Currency, Money};
@@ -137,8 +144,35 @@ impl Facts {
 }
 
 /// Extracts all facts from one text.
+///
+/// Cheap prefilters run first: a text without any ASCII digit cannot hold any
+/// fact, and one pass of a keyword automaton finds every label, so each
+/// extractor runs its pattern only where its keywords are (IBANs, which need
+/// no label, have their own byte scanner).
 pub fn extract(text: &str, location: &Location, ctx: &ExtractContext<'_>) -> Facts {
-    // PLACEHOLDER (being replaced by the extraction helper).
-    let _ = (text, location, ctx);
-    Facts::default()
+    let mut facts = Facts::default();
+    if !text.bytes().any(|b| b.is_ascii_digit()) {
+        return facts;
+    }
+    let hits = scan::keyword_hits(text);
+    let tax = if hits.flags & scan::TAX != 0 {
+        tax::extract(text, &hits)
+    } else {
+        tax::TaxFound::default()
+    };
+    facts.bank_accounts = bank::extract(text, &hits, location, ctx, &tax);
+    if hits.flags & scan::INVOICE != 0 {
+        facts.invoice_numbers = invoice::extract(text, &hits);
+    }
+    if hits.flags & (scan::AMOUNT | scan::TOTAL) != 0 {
+        facts.amounts = amount::extract(text, &hits, ctx);
+    }
+    if hits.flags & scan::DUE != 0 {
+        facts.due_dates = date::extract(text, &hits, ctx);
+    }
+    facts.tax_ids = tax.ids;
+    facts
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,6 +4,9 @@
 //!
 //! `cargo bench -p sentra-engine --bench analyse`
 
+// criterion's macros generate undocumented items.
+#![allow(missing_docs)]
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sentra_engine::{Context, History, NoPdfExtractor, SupplierDirectory};
 use std::hint::black_box;
@@ -15,7 +18,7 @@ const NEWSLETTER: &str = "From: BuildBase Offers <news@mail.buildersdepot.co.uk>
 const FRAUD: &str = "From: Apex Scaffolding <accounts@apexscaffo1ding.co.uk>\r\nReply-To: apex.payments@gmail.com\r\nTo: accounts@hartleybuild.co.uk\r\nSubject: Re: Invoice INV-20431 - change of bank details\r\nDate: Mon, 2 Nov 2026 11:00:00 +0000\r\nMessage-ID: <f1@apexscaffo1ding.co.uk>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello,\r\n\r\nPlease note we have changed our bank. Invoice INV-20431 for \u{a3}4,860.00 must be paid\r\nurgently to our new account:\r\n\r\nSort code: 20-29-59\r\nAccount: 63748472\r\n\r\nPlease keep this confidential.\r\n";
 
 fn bench(c: &mut Criterion) {
-    let suppliers = SupplierDirectory::from_csv(b"name,domains,phone,country,sort_code,account_number\nApex Scaffolding Ltd,apexscaffolding.co.uk,+44 20 7946 0001,GB,08-99-99,66374958\nNorthgate Plant Hire Ltd,northgateplant.co.uk,+44 161 496 0002,GB,10-79-99,88837491\n").unwrap();
+    let suppliers = SupplierDirectory::from_csv(b"name,domains,phone,country,sort_code,account_number\nApex Scaffolding Ltd,apexscaffolding.co.uk,+44 20 7946 0001,GB,08-99-99,66374958\nNorthgate Plant Hire Ltd,northgateplant.co.uk,+44 161 496 0002,GB,10-79-99,88837491\n").unwrap_or_default();
     let ctx = Context::new(
         suppliers,
         &["hartleybuild.co.uk".to_owned()],

@@ -343,7 +343,7 @@ pub(crate) fn classify(
         reasons.push(format!("due {d}"));
     }
     if let Some(name) = attachment_names.first() {
-        reasons.push(format!("attachment {name}"));
+        reasons.push(format!("attachment {}", crate::message::display_safe(name)));
     }
     if !facts.bank_accounts.is_empty() {
         reasons.push("it gives bank details".to_owned());

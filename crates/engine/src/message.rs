@@ -302,6 +302,19 @@ fn attach(
     }
 }
 
+/// A file name safe to show: control characters and bidirectional overrides
+/// (which can make `fdp.exe` display as `exe.pdf`) are replaced with `�`.
+pub fn display_safe(name: &str) -> String {
+    name.replace(
+        |c: char| {
+            c.is_control()
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+        },
+        "\u{fffd}",
+    )
+}
+
 fn push_capped(buf: &mut String, s: &str) {
     if buf.len() >= MAX_TEXT_CHARS {
         return;

@@ -118,6 +118,17 @@ fn push(
     });
 }
 
+/// The distinct phrases of one cue, in order of first appearance.
+fn phrases(p: &Prepared, cue: Cue) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for h in p.hits.iter().filter(|h| h.cue == cue) {
+        if !out.contains(&h.phrase) {
+            out.push(h.phrase);
+        }
+    }
+    out
+}
+
 /// Every signal that applies to the message.
 pub(crate) fn collect(
     msg: &ParsedMessage,
@@ -142,12 +153,7 @@ pub(crate) fn collect(
 
     bank_signals(&mut out, facts, sup, p.classification.category);
 
-    let change_phrases: Vec<&str> = p
-        .hits
-        .iter()
-        .filter(|h| h.cue == Cue::ChangeRequest)
-        .map(|h| h.phrase)
-        .collect();
+    let change_phrases = phrases(p, Cue::ChangeRequest);
     if !change_phrases.is_empty() || p.classification.category == Category::BankDetailsChange {
         let who = sup.map_or("the sender", |s| s.name.as_str());
         push(
@@ -252,12 +258,7 @@ pub(crate) fn collect(
         }
     }
 
-    let urgency: Vec<&str> = p
-        .hits
-        .iter()
-        .filter(|h| h.cue == Cue::Urgency)
-        .map(|h| h.phrase)
-        .collect();
+    let urgency = phrases(p, Cue::Urgency);
     if !urgency.is_empty() {
         push(
             &mut out,
@@ -289,12 +290,7 @@ pub(crate) fn collect(
         .map(|a| {
             format!(
                 "{} — {}",
-                a.name.replace(
-                    |c: char| c.is_control()
-                        || ('\u{202a}'..='\u{202e}').contains(&c)
-                        || ('\u{2066}'..='\u{2069}').contains(&c),
-                    "�"
-                ),
+                crate::message::display_safe(&a.name),
                 a.risky
                     .iter()
                     .map(ToString::to_string)

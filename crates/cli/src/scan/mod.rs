@@ -108,7 +108,7 @@ pub(crate) fn analyse_all(
         .map(|input| {
             let p = sentra_engine::prepare(&input.bytes, ctx, pdf);
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if show && (n % (total / 100).max(1) == 0 || n == total) {
+            if show && (n.is_multiple_of((total / 100).max(1)) || n == total) {
                 progress_bar(n, total);
             }
             (input.source.clone(), p)

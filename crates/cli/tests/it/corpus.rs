@@ -154,7 +154,11 @@ fn corpus_reports_do_not_depend_on_line_endings() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if !name.ends_with(".eml") || name.starts_with("99") {
+        if !path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("eml"))
+            || name.starts_with("99")
+        {
             continue;
         }
         let raw = std::fs::read(&path).unwrap();

@@ -87,7 +87,7 @@ fn scan_json_reports_a_bank_mismatch_as_critical_with_masked_evidence() {
     assert_eq!(m["payment_related"], true);
     assert_eq!(m["risk"]["level"], "critical");
     assert_eq!(m["supplier"]["name"], "Apex Scaffolding Ltd");
-    assert_eq!(m["supplier"]["match"], "domain");
+    assert_eq!(m["supplier"]["match"], "email");
     let signal = m["signals"]
         .as_array()
         .unwrap()

@@ -126,7 +126,8 @@ pub fn text_of(
             let html = text::decode_text(bytes, MAX_HTML_BYTES);
             crate::html::html_to_text(&html).text
         }
-        DocKind::Csv | DocKind::Text => text::decode_text(bytes, MAX_TEXT_BYTES),
+        DocKind::Csv => text::csv_as_labelled(&text::decode_text(bytes, MAX_TEXT_BYTES)),
+        DocKind::Text => text::decode_text(bytes, MAX_TEXT_BYTES),
         DocKind::Other => return Err(ExtractError::Unsupported),
     };
     Ok(text::cap(text, MAX_TEXT_BYTES))
@@ -180,15 +181,15 @@ mod tests {
     }
 
     #[test]
-    fn csv_keeps_its_commas_and_utf16_csv_is_decoded() {
+    fn csv_rows_become_labelled_lines_and_utf16_csv_is_decoded() {
         assert_eq!(
             text_of(
                 DocKind::Csv,
-                b"Payee,Sort code\nAcme,20-29-59\n",
+                b"Payee,Sort code,Account Number\nAcme,20-29-59,63748472\n",
                 &NoPdfExtractor
             )
             .as_deref(),
-            Ok("Payee,Sort code\nAcme,20-29-59\n")
+            Ok("Payee: Acme\nSort code: 20-29-59\nAccount Number: 63748472\n\n")
         );
         let mut utf16 = vec![0xFF, 0xFE];
         utf16.extend("a,b".encode_utf16().flat_map(u16::to_le_bytes));

@@ -91,6 +91,37 @@ fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> String {
         .collect()
 }
 
+/// Spreadsheet exports put labels in a header row and values in the rows
+/// below (`Sort Code,Account Number` / `93-80-63,55065200`). Rewriting each
+/// data row as `Header: value` lines lets the text extractors read a CSV the
+/// way they read an invoice. A file without at least a header and one row is
+/// returned as it was.
+pub(crate) fn csv_as_labelled(text: &str) -> String {
+    const MAX_ROWS: usize = 10_000;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut rows = reader.records().take(MAX_ROWS + 1).filter_map(Result::ok);
+    let Some(header) = rows.next() else {
+        return text.to_owned();
+    };
+    let mut out = String::with_capacity(text.len() * 2);
+    for row in rows {
+        for (label, value) in header.iter().zip(row.iter()) {
+            let (label, value) = (label.trim(), value.trim());
+            if !value.is_empty() {
+                out.push_str(label);
+                out.push_str(": ");
+                out.push_str(value);
+                out.push('\n');
+            }
+        }
+        out.push('\n');
+    }
+    if out.is_empty() { text.to_owned() } else { out }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

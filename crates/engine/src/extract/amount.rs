@@ -165,8 +165,17 @@ fn amount_at(
     let prefix = || -> Option<(usize, usize, i64)> {
         let b = text.as_bytes();
         let mut i = marker_end;
-        i += usize::from(b.get(i).is_some_and(|c| matches!(c, b' ' | b'\t')));
-        i += usize::from(text.get(i..).is_some_and(|t| t.starts_with('\u{a0}'))) * 2;
+        // Invoices align columns: `GBP     1,236.40` is one amount. Up to
+        // eight spaces, tabs or no-break spaces may sit between the two.
+        for _ in 0..8 {
+            if b.get(i).is_some_and(|c| matches!(c, b' ' | b'\t')) {
+                i += 1;
+            } else if text.get(i..).is_some_and(|t| t.starts_with('\u{a0}')) {
+                i += 2;
+            } else {
+                break;
+            }
+        }
         let minus = text
             .get(i..)
             .and_then(|t| t.chars().next())
@@ -285,15 +294,15 @@ fn number_start(text: &str, end: usize) -> Option<usize> {
     Some(start)
 }
 
-/// A minus sign directly before the amount (not a range like `£50-£100`), or
-/// accounting brackets `(£50.00)`.
-fn negative_before(text: &str, start: usize, end: usize) -> bool {
+/// A minus sign directly before the amount (not a range like `£50-£100`).
+/// Brackets are not read as accounting negatives: in email prose
+/// `Invoice 10488 (£4,344.00)` is far more common than a bracketed credit.
+fn negative_before(text: &str, start: usize, _end: usize) -> bool {
     match char_before(text, start) {
         Some(c @ ('-' | '−')) => {
             let before = char_before(text, start.saturating_sub(c.len_utf8()));
             before.is_none_or(|b| b.is_whitespace() || matches!(b, '(' | ':' | '|'))
         }
-        Some('(') => char_at(text, end) == Some(')'),
         _ => false,
     }
 }

@@ -39,12 +39,30 @@ pub(super) fn extract(text: &str, hits: &Hits) -> Vec<String> {
         let Some(value) = text.get(start..end) else {
             continue;
         };
-        let value = value.trim_end_matches(['.', '-', '/', '_']);
+        let value = strip_file_extension(value.trim_end_matches(['.', '-', '/', '_']));
         if plausible(value, marked) && !out.iter().any(|o| o == value) {
             out.push(value.to_owned());
         }
     }
     out
+}
+
+/// `Invoice HCE-2291.pdf` names the file the invoice is in: the number is
+/// `HCE-2291`.
+fn strip_file_extension(value: &str) -> &str {
+    const EXTENSIONS: [&str; 9] = [
+        ".pdf", ".docx", ".doc", ".xlsx", ".xls", ".csv", ".zip", ".html", ".htm",
+    ];
+    EXTENSIONS
+        .iter()
+        .find_map(|ext| {
+            let cut = value.len().checked_sub(ext.len())?;
+            let tail = value.get(cut..)?;
+            tail.eq_ignore_ascii_case(ext)
+                .then(|| value.get(..cut))
+                .flatten()
+        })
+        .unwrap_or(value)
 }
 
 /// `INV-20431`, `INV20431`, `inv/2026/42`: the token names itself. Returns
@@ -175,6 +193,14 @@ mod tests {
     fn extracts_self_labelled_inv_token_after_other_labels() {
         assert_eq!(extract("Our ref: INV20431"), ["INV20431"]);
         assert_eq!(extract("ref inv-20431/a."), ["inv-20431/a"]);
+    }
+
+    #[test]
+    fn drops_a_file_extension_after_the_number() {
+        assert_eq!(
+            extract("Please open Invoice HCE-2291.pdf today"),
+            ["HCE-2291"]
+        );
     }
 
     #[test]

@@ -80,10 +80,23 @@ fn bare_dollar_follows_the_suppliers_dollar_currency() {
 }
 
 #[test]
+fn reads_a_currency_code_separated_from_its_number_by_column_padding() {
+    assert_eq!(
+        one("Invoice total                                   GBP     1,236.40"),
+        "GBP 1236.40"
+    );
+}
+
+#[test]
 fn parses_negative_and_credit_amounts() {
     assert_eq!(one("Credit: -£50.00"), "GBP -50.00");
     assert_eq!(one("£-50.00"), "GBP -50.00");
-    assert_eq!(one("Refund (£50.00)"), "GBP -50.00");
+    assert_eq!(one("Refund (-£50.00)"), "GBP -50.00");
+    // Brackets in prose are not accounting negatives.
+    assert_eq!(
+        one("Invoice PPH-10488 (£4,344.00) is now due"),
+        "GBP 4344.00"
+    );
     assert_eq!(one("-50.00 EUR"), "EUR -50.00");
 }
 

@@ -1,0 +1,28 @@
+//! The harness itself: databases are created, migrated idempotently, and the
+//! roles have the attributes the design requires.
+
+use sentra_store::testing::TestDb;
+
+#[tokio::test]
+async fn a_fresh_database_is_migrated_and_migrating_again_applies_nothing() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let again = sentra_store::migrate(db.owner_url()).await.unwrap();
+    assert!(again.applied.is_empty(), "{again:?}");
+    assert!(again.current.is_some());
+}
+
+#[tokio::test]
+async fn the_app_role_cannot_bypass_rls_and_owns_nothing() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let (sup, bypass, create_role, create_db): (bool, bool, bool, bool) = sqlx::query_as(
+        "select rolsuper, rolbypassrls, rolcreaterole, rolcreatedb from pg_roles where rolname = 'sentra_app'",
+    )
+    .fetch_one(db.superuser())
+    .await
+    .unwrap();
+    assert!(!sup && !bypass && !create_role && !create_db);
+}

@@ -1,0 +1,4 @@
+//! The store's integration tests: one binary, one module per concern. Each
+//! test gets its own migrated database (`sentra_store::testing::TestDb`).
+
+mod harness;

@@ -1,4 +1,5 @@
 //! The store's integration tests: one binary, one module per concern. Each
 //! test gets its own migrated database (`sentra_store::testing::TestDb`).
 
+mod catalog_lint;
 mod harness;

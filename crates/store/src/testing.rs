@@ -59,11 +59,19 @@ pub fn database_url() -> String {
 #[derive(Debug)]
 pub struct TestDb {
     name: String,
-    superuser_url: String,
     owner_url: String,
     app_url: String,
     superuser: OwnerPool,
     app: AppPool,
+    // Last, so the pools above are dropped before the database goes.
+    _dropper: DropDatabase,
+}
+
+/// Drops one test database when dropped.
+#[derive(Debug)]
+struct DropDatabase {
+    name: String,
+    superuser_url: String,
 }
 
 impl TestDb {
@@ -109,6 +117,11 @@ impl TestDb {
         )))
         .execute(superuser.pool())
         .await?;
+        // From here on a failure must not leave the database behind.
+        let dropper = DropDatabase {
+            name: name.clone(),
+            superuser_url: superuser_url.clone(),
+        };
         let base = PgConnectOptions::from_str(&superuser_url).map_err(|_| StoreError::Config {
             reason: "DATABASE_URL does not parse".to_owned(),
         })?;
@@ -125,7 +138,7 @@ impl TestDb {
         let app = AppPool::connect(&app_url, max).await?;
         Ok(Self {
             name,
-            superuser_url,
+            _dropper: dropper,
             owner_url,
             app_url,
             superuser,
@@ -160,7 +173,7 @@ impl TestDb {
     }
 }
 
-impl Drop for TestDb {
+impl Drop for DropDatabase {
     fn drop(&mut self) {
         let name = self.name.clone();
         let url = self.superuser_url.clone();

@@ -10,7 +10,11 @@ async fn findings_after(db: &TestDb, plant: &'static str) -> Vec<Finding> {
 }
 
 fn assert_only(findings: &[Finding], lint: &str, object_contains: &str) {
-    assert_eq!(findings.len(), 1, "expected exactly one {lint} finding, got {findings:#?}");
+    assert_eq!(
+        findings.len(),
+        1,
+        "expected exactly one {lint} finding, got {findings:#?}"
+    );
     assert_eq!(findings[0].lint, lint, "{findings:#?}");
     assert!(
         findings[0].object.contains(object_contains),
@@ -20,14 +24,18 @@ fn assert_only(findings: &[Finding], lint: &str, object_contains: &str) {
 
 #[tokio::test]
 async fn the_migrated_schema_has_no_findings() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let findings = catalog_findings(db.superuser()).await.unwrap();
     assert!(findings.is_empty(), "{findings:#?}");
 }
 
 #[tokio::test]
 async fn a1_finds_a_tenant_table_without_force() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let findings = findings_after(
         &db,
         "create table planted (org_id uuid not null, id uuid primary key);
@@ -39,14 +47,18 @@ async fn a1_finds_a_tenant_table_without_force() {
 
 #[tokio::test]
 async fn a1_finds_force_being_switched_off_on_a_real_table() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let findings = findings_after(&db, "alter table supplier no force row level security").await;
     assert_only(&findings, "A1", "supplier");
 }
 
 #[tokio::test]
 async fn a2_finds_the_app_role_owning_a_table() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let findings = findings_after(
         &db,
         "create table planted_owned (id int);
@@ -58,7 +70,9 @@ async fn a2_finds_the_app_role_owning_a_table() {
 
 #[tokio::test]
 async fn a3_finds_a_view_without_security_invoker() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let findings = findings_after(
         &db,
         "create view planted_view as select id, name from supplier;
@@ -70,7 +84,9 @@ async fn a3_finds_a_view_without_security_invoker() {
 
 #[tokio::test]
 async fn a4_finds_a_security_definer_function_without_search_path() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let findings = findings_after(
         &db,
         "create function planted_definer() returns bigint language sql security definer
@@ -82,7 +98,9 @@ async fn a4_finds_a_security_definer_function_without_search_path() {
 
 #[tokio::test]
 async fn a5_finds_an_always_true_policy() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let findings = findings_after(
         &db,
         "create policy planted_open on supplier for select to sentra_app using (true)",
@@ -93,7 +111,9 @@ async fn a5_finds_an_always_true_policy() {
 
 #[tokio::test]
 async fn a5_finds_a_writable_policy_without_with_check() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let findings = findings_after(
         &db,
         "create policy planted_no_check on supplier for update to sentra_app
@@ -105,7 +125,9 @@ async fn a5_finds_a_writable_policy_without_with_check() {
 
 #[tokio::test]
 async fn a6_finds_a_foreign_key_between_tenant_tables_without_org_id() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let findings = findings_after(
         &db,
         "create table planted_child (
@@ -120,7 +142,9 @@ async fn a6_finds_a_foreign_key_between_tenant_tables_without_org_id() {
 
 #[tokio::test]
 async fn a7_finds_a_unique_index_without_org_id() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let findings = findings_after(
         &db,
         "create unique index planted_global_key on supplier_bank_account (blind_index)",
@@ -131,7 +155,9 @@ async fn a7_finds_a_unique_index_without_org_id() {
 
 #[tokio::test]
 async fn a8_finds_a_policy_calling_current_setting_per_row() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let findings = findings_after(
         &db,
         "create policy planted_per_row on supplier for select to sentra_app

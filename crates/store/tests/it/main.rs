@@ -3,3 +3,5 @@
 
 mod catalog_lint;
 mod harness;
+mod repos;
+mod support;

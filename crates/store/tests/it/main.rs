@@ -3,5 +3,6 @@
 
 mod catalog_lint;
 mod harness;
+mod policy_matrix;
 mod repos;
 mod support;

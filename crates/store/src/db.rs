@@ -22,7 +22,12 @@ use std::time::Duration;
 
 /// A pool of `sentra_app` connections. Cheap to clone (shared pool).
 #[derive(Debug, Clone)]
-pub struct AppPool(PgPool);
+pub struct AppPool {
+    pool: PgPool,
+    /// Connections released with a tenant still set (test builds only).
+    #[cfg(feature = "testing")]
+    leaks: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
 
 impl AppPool {
     /// Connects to `url` (which must name the `sentra_app` role) with at most
@@ -39,30 +44,50 @@ impl AppPool {
         options: PgConnectOptions,
         max_connections: u32,
     ) -> Result<Self, StoreError> {
+        #[cfg(feature = "testing")]
+        let leaks = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        #[cfg(feature = "testing")]
+        let probe = leaks.clone();
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(30))
-            .after_release(|conn, _meta| {
+            .after_release(move |conn, _meta| {
+                #[cfg(feature = "testing")]
+                let probe = probe.clone();
                 Box::pin(async move {
                     #[cfg(feature = "testing")]
-                    crate::testing::probe_released(conn).await?;
+                    if crate::testing::tenant_still_set(conn).await? {
+                        probe.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
                     conn.execute("reset all").await?;
                     Ok(true)
                 })
             })
             .connect_with(options)
             .await?;
-        Ok(Self(pool))
+        Ok(Self {
+            pool,
+            #[cfg(feature = "testing")]
+            leaks,
+        })
     }
 
     /// The underlying pool, for repositories in this crate.
     pub(crate) fn pool(&self) -> &PgPool {
-        &self.0
+        &self.pool
     }
 
     /// Closes every connection.
     pub async fn close(&self) {
-        self.0.close().await;
+        self.pool.close().await;
+    }
+
+    /// How many connections of this pool came back to it with `app.org_id`
+    /// still set (before `reset all` cleared it). Must stay 0 unless a test
+    /// plants a session-level setting on purpose.
+    #[cfg(feature = "testing")]
+    pub fn leaked_on_release(&self) -> u64 {
+        self.leaks.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// A raw connection with no tenant context, for tests that probe what a
@@ -71,6 +96,6 @@ impl AppPool {
     pub async fn acquire_untenanted(
         &self,
     ) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, StoreError> {
-        Ok(self.0.acquire().await?)
+        Ok(self.pool.acquire().await?)
     }
 }

@@ -19,7 +19,6 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use std::io::Write as _;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The default superuser URL.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -30,24 +29,13 @@ const APP_PASSWORD: &str = "sentra_app_test_only";
 /// processes (concurrent `alter role` fails with "tuple concurrently updated").
 const ROLE_LOCK_KEY: i64 = 0x5e47_7a00_0001;
 
-static LEAKED_ON_RELEASE: AtomicU64 = AtomicU64::new(0);
-
-/// Called by the app pool's `after_release` hook in test builds: counts
-/// connections that come back with a tenant still set (security bar B2).
-pub(crate) async fn probe_released(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+/// Whether a connection still carries a tenant: called by the app pool's
+/// `after_release` hook in test builds (security bar Appendix B2).
+pub(crate) async fn tenant_still_set(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
     let org: Option<String> = sqlx::query_scalar("select current_setting('app.org_id', true)")
         .fetch_one(&mut *conn)
         .await?;
-    if org.is_some_and(|o| !o.is_empty()) {
-        LEAKED_ON_RELEASE.fetch_add(1, Ordering::SeqCst);
-    }
-    Ok(())
-}
-
-/// How many app-pool connections, in this process so far, were released with
-/// `app.org_id` still set. Must stay 0.
-pub fn leaked_on_release() -> u64 {
-    LEAKED_ON_RELEASE.load(Ordering::SeqCst)
+    Ok(org.is_some_and(|o| !o.is_empty()))
 }
 
 /// The superuser URL the harness uses.

@@ -4,5 +4,7 @@
 mod catalog_lint;
 mod harness;
 mod policy_matrix;
+mod pool_reuse;
+mod privileged_surface;
 mod repos;
 mod support;

@@ -63,10 +63,10 @@ pub enum StoreError {
         reason: String,
     },
     /// Applying the embedded migrations failed.
-    #[error("migration failed: {0}")]
+    #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// Any other database or connection failure.
-    #[error("database error: {0}")]
+    #[error("database error")]
     Database(#[source] sqlx::Error),
 }
 

@@ -60,16 +60,25 @@ async fn applied_versions(owner: &OwnerPool) -> Result<Vec<i64>, StoreError> {
 }
 
 /// Sets the `sentra_app` role's password (so the app can sign in over TCP
-/// with scram). `alter role` takes no bind parameters, so the statement is
+/// with scram), connecting to `owner_url` as the owner, which needs
+/// `createrole`. `alter role` takes no bind parameters, so the statement is
 /// built server-side with `format('%L')`, which quotes the literal correctly.
-pub async fn set_app_password(owner: &OwnerPool, password: &str) -> Result<(), StoreError> {
-    let statement: String =
-        sqlx::query_scalar("select format('alter role sentra_app password %L', $1::text)")
-            .bind(password)
-            .fetch_one(owner.pool())
+/// The server may log the statement if `log_statement = 'all'`; prefer
+/// setting the password out of band in production.
+pub async fn set_app_password(owner_url: &str, password: &str) -> Result<(), StoreError> {
+    let owner = OwnerPool::connect(owner_url, 1).await?;
+    let result = async {
+        let statement: String =
+            sqlx::query_scalar("select format('alter role sentra_app password %L', $1::text)")
+                .bind(password)
+                .fetch_one(owner.pool())
+                .await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(owner.pool())
             .await?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
-        .execute(owner.pool())
-        .await?;
-    Ok(())
+        Ok(())
+    }
+    .await;
+    owner.close().await;
+    result
 }

@@ -19,6 +19,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use std::io::Write as _;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The default superuser URL.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -36,6 +37,33 @@ pub(crate) async fn tenant_still_set(conn: &mut PgConnection) -> Result<bool, sq
         .fetch_one(&mut *conn)
         .await?;
     Ok(org.is_some_and(|o| !o.is_empty()))
+}
+
+/// Set once the server was found unreachable, so later tests skip at once
+/// instead of each waiting for the connect timeout.
+static UNREACHABLE: AtomicBool = AtomicBool::new(false);
+
+fn skip(reason: &str) {
+    assert!(
+        std::env::var_os("SENTRA_REQUIRE_DB").is_none(),
+        "SENTRA_REQUIRE_DB is set but Postgres at DATABASE_URL is unreachable: {reason}"
+    );
+    // Straight to the stderr handle: libtest captures the print macros.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: Postgres at DATABASE_URL is unreachable ({reason}); database test not run"
+    );
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// The superuser URL the harness uses.
@@ -72,24 +100,21 @@ impl TestDb {
     /// Like [`TestDb::create`] with a chosen app pool size.
     pub async fn create_with_app_connections(max: u32) -> Option<Self> {
         let url = database_url();
+        if UNREACHABLE.load(Ordering::Relaxed) {
+            skip("see the first SKIPPED line");
+            return None;
+        }
         let superuser = match OwnerPool::connect(&url, 2).await {
             Ok(pool) => pool,
             Err(e) => {
-                assert!(
-                    std::env::var_os("SENTRA_REQUIRE_DB").is_none(),
-                    "SENTRA_REQUIRE_DB is set but Postgres at DATABASE_URL is unreachable: {e}"
-                );
-                // Straight to the stderr handle: libtest captures print macros.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIPPED: Postgres at DATABASE_URL is unreachable ({e}); database test not run"
-                );
+                UNREACHABLE.store(true, Ordering::Relaxed);
+                skip(&error_chain(&e));
                 return None;
             }
         };
         match Self::build(url, superuser, max).await {
             Ok(db) => Some(db),
-            Err(e) => panic!("creating the test database failed: {e}"),
+            Err(e) => panic!("creating the test database failed: {}", error_chain(&e)),
         }
     }
 

@@ -217,7 +217,7 @@ async fn count(app: &AppPool, ctx: Ctx, sql: &str) -> Result<i64, sqlx::Error> {
 }
 
 fn is_rls_refusal(r: &Result<u64, sqlx::Error>) -> bool {
-    matches!(r, Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42501"))
+    matches!(r, Err(e) if e.as_database_error().and_then(sqlx::error::DatabaseError::code).as_deref() == Some("42501"))
 }
 
 /// Two organisations (plus members) with one committed row per table each,
@@ -265,7 +265,7 @@ async fn seed(db: &TestDb) -> (Org, Org) {
 }
 
 /// The 4 commands × {own, other, empty, unset} matrix for one table, plus the
-/// org_id move; returns what went wrong (empty when the policies hold).
+/// `org_id` move; returns what went wrong (empty when the policies hold).
 async fn check_table(db: &TestDb, spec: &TableSpec, a: &Org, b: &Org) -> Vec<String> {
     let app = db.app_pool();
     let t = spec.table;

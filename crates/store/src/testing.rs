@@ -1,7 +1,8 @@
 //! Per-test databases (cargo feature `testing`).
 //!
 //! [`TestDb::create`] makes a fresh database `sentra_test_<uuid>` owned by the
-//! role `sentra_owner`, migrates it as that role, and hands out an
+//! role `sentra_owner`, migrated as that role (cloned from a template that was
+//! migrated once per server and set of migrations), and hands out an
 //! [`AppPool`] connected as `sentra_app`, the owner URL and a superuser pool
 //! (for tamper tests and catalog lints). The database is dropped when the
 //! `TestDb` is.
@@ -29,6 +30,8 @@ const APP_PASSWORD: &str = "sentra_app_test_only";
 /// Serialises role creation and password changes across concurrent test
 /// processes (concurrent `alter role` fails with "tuple concurrently updated").
 const ROLE_LOCK_KEY: i64 = 0x5e47_7a00_0001;
+/// Serialises building the migrated template database.
+const TEMPLATE_LOCK_KEY: i64 = 0x5e47_7a00_0002;
 
 /// Whether a connection still carries a tenant: called by the app pool's
 /// `after_release` hook in test builds (security bar Appendix B2).
@@ -83,6 +86,83 @@ pub struct TestDb {
     _dropper: DropDatabase,
 }
 
+/// The migrated template this process clones test databases from.
+static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+/// Migrating costs far more than cloning, so each set of migrations is
+/// applied once per server into `sentra_tmpl_<hash of the migrations>`, and
+/// every test database is a copy of it. Also makes sure both roles exist with
+/// the harness passwords. Runs once per process, under a server-wide lock so
+/// concurrent test processes build each template once.
+async fn prepare_template(
+    superuser: &OwnerPool,
+    base: &PgConnectOptions,
+) -> Result<String, StoreError> {
+    ensure_role(superuser, OWNER_ROLE, OWNER_PASSWORD).await?;
+    let template = format!("sentra_tmpl_{:016x}", migrations_hash());
+    // A session-level lock on a held connection: create database cannot run
+    // inside a transaction, so a transaction-level lock would not do.
+    let mut lock = superuser.pool().acquire().await?;
+    sqlx::query("select pg_advisory_lock($1)")
+        .bind(TEMPLATE_LOCK_KEY)
+        .execute(&mut *lock)
+        .await?;
+    let built = build_template(superuser, base, &template).await;
+    sqlx::query("select pg_advisory_unlock($1)")
+        .bind(TEMPLATE_LOCK_KEY)
+        .execute(&mut *lock)
+        .await?;
+    built?;
+    // The migration created sentra_app if it was missing; give it the harness
+    // password (a server reused across runs may hold another).
+    ensure_role(superuser, "sentra_app", APP_PASSWORD).await?;
+    Ok(template)
+}
+
+async fn build_template(
+    superuser: &OwnerPool,
+    base: &PgConnectOptions,
+    template: &str,
+) -> Result<(), StoreError> {
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(template)
+            .fetch_one(superuser.pool())
+            .await?;
+    if exists {
+        return Ok(());
+    }
+    // Built under another name and renamed when complete, so a crash
+    // half-way never leaves a template that looks finished.
+    let wip = format!("{template}_wip");
+    for statement in [
+        format!("drop database if exists {wip} with (force)"),
+        format!("create database {wip} owner {OWNER_ROLE}"),
+    ] {
+        sqlx::raw_sql(AssertSqlSafe(statement))
+            .execute(superuser.pool())
+            .await?;
+    }
+    crate::migrate(&role_url(base, OWNER_ROLE, OWNER_PASSWORD, &wip)).await?;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "alter database {wip} rename to {template}"
+    )))
+    .execute(superuser.pool())
+    .await?;
+    Ok(())
+}
+
+/// Identifies the embedded migrations (versions and checksums).
+fn migrations_hash() -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    for m in crate::migrate::MIGRATOR.iter() {
+        m.version.hash(&mut hasher);
+        m.checksum.hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
 /// Drops one test database when dropped.
 #[derive(Debug)]
 struct DropDatabase {
@@ -132,10 +212,15 @@ impl TestDb {
         superuser: OwnerPool,
         max: u32,
     ) -> Result<Self, StoreError> {
-        ensure_role(&superuser, OWNER_ROLE, OWNER_PASSWORD).await?;
+        let base = PgConnectOptions::from_str(&superuser_url).map_err(|_| StoreError::Config {
+            reason: "DATABASE_URL does not parse".to_owned(),
+        })?;
+        let template = TEMPLATE
+            .get_or_try_init(|| prepare_template(&superuser, &base))
+            .await?;
         let name = format!("sentra_test_{}", uuid::Uuid::new_v4().simple());
         sqlx::raw_sql(AssertSqlSafe(format!(
-            "create database {name} owner {OWNER_ROLE}"
+            "create database {name} template {template} owner {OWNER_ROLE}"
         )))
         .execute(superuser.pool())
         .await?;
@@ -144,18 +229,9 @@ impl TestDb {
             name: name.clone(),
             superuser_url: superuser_url.clone(),
         };
-        let base = PgConnectOptions::from_str(&superuser_url).map_err(|_| StoreError::Config {
-            reason: "DATABASE_URL does not parse".to_owned(),
-        })?;
+        superuser.close().await;
         let owner_url = role_url(&base, OWNER_ROLE, OWNER_PASSWORD, &name);
         let app_url = role_url(&base, "sentra_app", APP_PASSWORD, &name);
-        crate::migrate(&owner_url).await?;
-        // The migration created sentra_app if it was missing; give it the
-        // harness password (a server reused across runs may hold another).
-        // Same connection database as the owner's, because advisory locks
-        // are per database.
-        ensure_role(&superuser, "sentra_app", APP_PASSWORD).await?;
-        superuser.close().await;
         let superuser = OwnerPool::connect_with(base.database(&name), 2).await?;
         let app = AppPool::connect(&app_url, max).await?;
         Ok(Self {

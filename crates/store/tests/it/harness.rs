@@ -26,3 +26,34 @@ async fn the_app_role_cannot_bypass_rls_and_owns_nothing() {
     .unwrap();
     assert!(!sup && !bypass && !create_role && !create_db);
 }
+
+#[tokio::test]
+async fn an_empty_database_gets_every_migration_and_a_second_run_applies_none() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let empty = format!("{}_empty", db.name());
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "create database {empty} owner sentra_owner"
+    )))
+    .execute(db.superuser())
+    .await
+    .unwrap();
+    let url = db.owner_url().replace(db.name(), &empty);
+    let first = sentra_store::migrate(&url).await;
+    let second = sentra_store::migrate(&url).await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "drop database {empty} with (force)"
+    )))
+    .execute(db.superuser())
+    .await
+    .unwrap();
+    let first = first.unwrap();
+    let all: Vec<i64> = sentra_store::migrate::MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .collect();
+    assert_eq!(first.applied, all);
+    assert_eq!(first.current, all.last().copied());
+    assert!(second.unwrap().applied.is_empty());
+}

@@ -286,13 +286,22 @@ impl Drop for DropDatabase {
                 return;
             };
             rt.block_on(async move {
-                if let Ok(pool) = OwnerPool::connect(&url, 1).await {
-                    let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+                let dropped = async {
+                    let pool = OwnerPool::connect(&url, 1).await?;
+                    let done = sqlx::raw_sql(AssertSqlSafe(format!(
                         "drop database if exists {name} with (force)"
                     )))
                     .execute(pool.pool())
                     .await;
                     pool.close().await;
+                    done.map(drop).map_err(StoreError::from)
+                };
+                if let Err(e) = dropped.await {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "WARNING: test database {name} was not dropped: {}",
+                        error_chain(&e)
+                    );
                 }
             });
         });

@@ -4,7 +4,7 @@
 //!
 //! Lookups by id rely on the policies for the organisation filter: an id that
 //! belongs to another organisation is simply not visible, so it answers
-//! [`StoreError::NotFound`](crate::StoreError::NotFound) exactly like an id
+//! [`crate::StoreError::NotFound`] exactly like an id
 //! that does not exist. Inserts write `org_id` from the transaction, and the
 //! `with check` policies refuse anything else.
 

@@ -57,3 +57,32 @@ async fn an_empty_database_gets_every_migration_and_a_second_run_applies_none() 
     assert_eq!(first.current, all.last().copied());
     assert!(second.unwrap().applied.is_empty());
 }
+
+#[tokio::test]
+async fn the_app_role_cannot_change_the_schema_or_read_the_migration_ledger() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let mut conn = db.app_pool().acquire_untenanted().await.unwrap();
+    for statement in [
+        "create table planted (id int)",
+        "alter table supplier no force row level security",
+        "drop policy supplier_select on supplier",
+        "select count(*) from _sqlx_migrations",
+        "select trigger_updated_at('supplier')",
+        "set session_replication_role = replica",
+    ] {
+        let err = sqlx::raw_sql(statement)
+            .execute(&mut *conn)
+            .await
+            .unwrap_err();
+        let code = err
+            .as_database_error()
+            .and_then(sqlx::error::DatabaseError::code)
+            .unwrap_or_default();
+        assert_eq!(
+            code, "42501",
+            "{statement}: expected a privilege error, got {err}"
+        );
+    }
+}

@@ -1,9 +1,13 @@
 //! The privileged connection: the one module that builds a pool for the
 //! schema owner (or, in tests, the superuser).
 //!
-//! The owner is not subject to the app's row-level security policies in the
-//! same way, so every use is a privileged path. Only three exist: migrations,
-//! the retention purge and break-glass administration (security bar G1.5).
+//! The owner can change the schema, grants and policies, so every use is a
+//! privileged path. Only three exist: migrations, the retention purge and
+//! break-glass administration (security bar G1.5). Note that forced row-level
+//! security applies to the owner too and the tenant policies name only
+//! `sentra_app`: as the owner, tenant tables look empty (default deny) unless
+//! a migration gives the owner a narrowly scoped policy of its own, as
+//! `0002_identity.sql` does for the membership lookup.
 //! A test greps the crate and fails if a pool is built anywhere but here and
 //! in `db.rs`.
 

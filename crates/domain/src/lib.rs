@@ -13,6 +13,7 @@ mod error;
 mod ids;
 mod money;
 mod risk;
+mod role;
 pub mod tax;
 
 pub use email::EmailAddress;
@@ -20,6 +21,7 @@ pub use error::DomainError;
 pub use ids::{OrgId, SupplierId, UserId};
 pub use money::{Currency, Money};
 pub use risk::{Category, RiskLevel, SignalCode};
+pub use role::Role;
 
 /// Test-support helpers shared by this crate's tests and by other crates' tests.
 #[doc(hidden)]

@@ -1,0 +1,28 @@
+//! Sentra's Postgres data layer.
+//!
+//! Two pools, two roles. [`AppPool`] connects as `sentra_app`, which is subject
+//! to forced row-level security and owns nothing; tenant data is reached only
+//! through [`TenantTx`], one transaction bound to one organisation, taken by
+//! the repositories in [`repo`]. [`OwnerPool`] connects as the schema owner and
+//! is built in one module, for the three privileged paths: [`migrate()`], the
+//! retention purge and break-glass administration.
+//!
+//! Queries are runtime-checked (`sqlx::query` with `&'static str` SQL), so the
+//! crate builds without a database; the integration tests cover every query.
+
+mod db;
+mod error;
+pub mod ids;
+pub mod lint;
+pub mod migrate;
+mod owner;
+pub mod repo;
+mod tenant;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use db::AppPool;
+pub use error::StoreError;
+pub use migrate::{MigrateReport, migrate};
+pub use owner::OwnerPool;
+pub use tenant::{TenantTx, memberships};

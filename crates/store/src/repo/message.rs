@@ -1,0 +1,169 @@
+//! Stored emails. The raw MIME arrives already encrypted (the caller holds
+//! the keys); this module stores and returns the ciphertext untouched.
+
+use crate::ids::{MailboxId, MessageId};
+use crate::{StoreError, TenantTx};
+use time::OffsetDateTime;
+
+/// A message as sync found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    /// The mailbox it came from.
+    pub mailbox_id: MailboxId,
+    /// The provider's id for it (unique within the mailbox).
+    pub provider_message_id: String,
+    /// The `Message-ID` header.
+    pub internet_message_id: Option<String>,
+    /// When the mailbox received it.
+    pub received_at: OffsetDateTime,
+    /// The `From` address.
+    pub from_address: Option<String>,
+    /// The `From` address's domain, lowercase.
+    pub from_domain: Option<String>,
+    /// The subject line.
+    pub subject: Option<String>,
+    /// The raw MIME, encrypted; `None` when it is not kept.
+    pub raw_mime_enc: Option<Vec<u8>>,
+}
+
+/// What [`insert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// The message is new.
+    New(MessageId),
+    /// The mailbox already had it (sync saw it again); nothing changed.
+    Existing(MessageId),
+}
+
+impl Inserted {
+    /// The message's id either way.
+    pub fn id(self) -> MessageId {
+        match self {
+            Self::New(id) | Self::Existing(id) => id,
+        }
+    }
+}
+
+/// A stored message without its raw MIME.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageSummary {
+    /// The id.
+    pub id: MessageId,
+    /// The mailbox it came from.
+    pub mailbox_id: MailboxId,
+    /// The provider's id.
+    pub provider_message_id: String,
+    /// The `Message-ID` header.
+    pub internet_message_id: Option<String>,
+    /// When the mailbox received it.
+    pub received_at: OffsetDateTime,
+    /// The `From` address.
+    pub from_address: Option<String>,
+    /// The subject line.
+    pub subject: Option<String>,
+    /// Whether the raw MIME is still stored.
+    pub has_raw: bool,
+    /// When the raw MIME was purged, if it was.
+    pub raw_purged_at: Option<OffsetDateTime>,
+}
+
+type Row = (
+    uuid::Uuid,
+    uuid::Uuid,
+    String,
+    Option<String>,
+    OffsetDateTime,
+    Option<String>,
+    Option<String>,
+    bool,
+    Option<OffsetDateTime>,
+);
+
+fn from_row(row: Row) -> MessageSummary {
+    let (id, mailbox, provider_id, internet_id, received_at, from, subject, has_raw, purged) = row;
+    MessageSummary {
+        id: MessageId::from_uuid(id),
+        mailbox_id: MailboxId::from_uuid(mailbox),
+        provider_message_id: provider_id,
+        internet_message_id: internet_id,
+        received_at,
+        from_address: from,
+        subject,
+        has_raw,
+        raw_purged_at: purged,
+    }
+}
+
+/// Stores a message once per mailbox: seeing the same provider id again is
+/// [`Inserted::Existing`], not an error, so sync can be retried freely. A
+/// mailbox of another organisation is [`StoreError::NotFound`].
+pub async fn insert(tx: &mut TenantTx, m: &NewMessage) -> Result<Inserted, StoreError> {
+    let new: Option<uuid::Uuid> = sqlx::query_scalar(
+        "insert into message (org_id, mailbox_id, provider_message_id, internet_message_id,
+                              received_at, from_address, from_domain, subject, raw_mime)
+         values ($1, $2, $3, $4, $5, $6, lower($7), $8, $9)
+         on conflict (org_id, mailbox_id, provider_message_id) do nothing
+         returning id",
+    )
+    .bind(tx.org().as_uuid())
+    .bind(m.mailbox_id.as_uuid())
+    .bind(&m.provider_message_id)
+    .bind(m.internet_message_id.as_deref())
+    .bind(m.received_at)
+    .bind(m.from_address.as_deref())
+    .bind(m.from_domain.as_deref())
+    .bind(m.subject.as_deref())
+    .bind(m.raw_mime_enc.as_deref())
+    .fetch_optional(tx.conn())
+    .await
+    .map_err(|e| super::reference(e.into(), "mailbox"))?;
+    if let Some(id) = new {
+        return Ok(Inserted::New(MessageId::from_uuid(id)));
+    }
+    let existing: Option<uuid::Uuid> = sqlx::query_scalar(
+        "select id from message where mailbox_id = $1 and provider_message_id = $2",
+    )
+    .bind(m.mailbox_id.as_uuid())
+    .bind(&m.provider_message_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(Inserted::Existing(MessageId::from_uuid(super::found(
+        existing, "message",
+    )?)))
+}
+
+/// Loads one message's metadata.
+pub async fn get(tx: &mut TenantTx, id: MessageId) -> Result<MessageSummary, StoreError> {
+    let row: Option<Row> = sqlx::query_as(
+        "select id, mailbox_id, provider_message_id, internet_message_id, received_at,
+                from_address, subject, raw_mime is not null, raw_purged_at
+         from message where id = $1",
+    )
+    .bind(id.as_uuid())
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(from_row(super::found(row, "message")?))
+}
+
+/// The encrypted raw MIME, or `None` once purged or when never kept.
+pub async fn raw_mime(tx: &mut TenantTx, id: MessageId) -> Result<Option<Vec<u8>>, StoreError> {
+    let row: Option<(Option<Vec<u8>>,)> =
+        sqlx::query_as("select raw_mime from message where id = $1")
+            .bind(id.as_uuid())
+            .fetch_optional(tx.conn())
+            .await?;
+    Ok(super::found(row, "message")?.0)
+}
+
+/// The most recently received messages, newest first, at most `limit`.
+pub async fn list_recent(tx: &mut TenantTx, limit: u32) -> Result<Vec<MessageSummary>, StoreError> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "select id, mailbox_id, provider_message_id, internet_message_id, received_at,
+                from_address, subject, raw_mime is not null, raw_purged_at
+         from message order by received_at desc, id limit $1",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows.into_iter().map(from_row).collect())
+}

@@ -1,0 +1,10 @@
+//! The store's integration tests: one binary, one module per concern. Each
+//! test gets its own migrated database (`sentra_store::testing::TestDb`).
+
+mod catalog_lint;
+mod harness;
+mod policy_matrix;
+mod pool_reuse;
+mod privileged_surface;
+mod repos;
+mod support;

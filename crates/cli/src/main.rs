@@ -6,6 +6,7 @@
 
 mod demo;
 mod dev;
+mod migrate;
 mod scan;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Show Sentra working on the sample mailbox shipped in `examples/`.
     Demo(demo::DemoArgs),
+    /// Apply the database migrations (as the schema owner).
+    Migrate(migrate::MigrateArgs),
     /// Developer tools (benchmark corpora).
     #[command(hide = true)]
     Dev(dev::DevArgs),
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Dev(args) => dev::run(&args),
+        Command::Migrate(args) => migrate::run(&args),
         Command::Scan(args) => scan::run(&args, &pdf),
         Command::Demo(args) => demo::run(&args, &pdf),
         Command::PdfWorker => Ok(ExitCode::SUCCESS),

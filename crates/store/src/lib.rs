@@ -10,6 +10,7 @@
 //! Queries are runtime-checked (`sqlx::query` with `&'static str` SQL), so the
 //! crate builds without a database; the integration tests cover every query.
 
+pub mod crypto;
 mod db;
 mod error;
 pub mod ids;

@@ -10,13 +10,16 @@
 //! Queries are runtime-checked (`sqlx::query` with `&'static str` SQL), so the
 //! crate builds without a database; the integration tests cover every query.
 
+pub mod audit;
 mod db;
 mod error;
 pub mod ids;
 pub mod lint;
 pub mod migrate;
 mod owner;
+pub mod queue;
 pub mod repo;
+pub mod retention;
 mod tenant;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -366,7 +366,7 @@ mod tests {
     #[test]
     fn a_body_whose_root_disagrees_with_its_lines_is_refused() {
         let body = checkpoint_body(&heads(), "t");
-        let edited = body.replacen(" 21 ", " 22 ", 1).replacen("\n103\n", "\n104\n", 1);
+        let edited = body.replacen(" 21 ", " 22 ", 1).replacen("\n105\n", "\n106\n", 1);
         assert!(matches!(
             parse_checkpoint(&edited),
             Err(StoreError::Checkpoint { reason }) if reason.contains("root")

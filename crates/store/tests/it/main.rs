@@ -3,3 +3,4 @@
 
 mod catalog_lint;
 mod harness;
+mod audit;

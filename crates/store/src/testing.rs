@@ -109,18 +109,19 @@ impl TestDb {
         )))
         .execute(superuser.pool())
         .await?;
-        superuser.close().await;
         let base = PgConnectOptions::from_str(&superuser_url).map_err(|_| StoreError::Config {
             reason: "DATABASE_URL does not parse".to_owned(),
         })?;
         let owner_url = role_url(&base, OWNER_ROLE, OWNER_PASSWORD, &name);
         let app_url = role_url(&base, "sentra_app", APP_PASSWORD, &name);
         crate::migrate(&owner_url).await?;
-        let superuser = OwnerPool::connect_with(base.database(&name), 2).await?;
         // The migration created sentra_app if it was missing; give it the
-        // harness password (once per role creation would be enough, but a
-        // server reused across runs may hold another one).
+        // harness password (a server reused across runs may hold another).
+        // Same connection database as the owner's, because advisory locks
+        // are per database.
         ensure_role(&superuser, "sentra_app", APP_PASSWORD).await?;
+        superuser.close().await;
+        let superuser = OwnerPool::connect_with(base.database(&name), 2).await?;
         let app = AppPool::connect(&app_url, max).await?;
         Ok(Self {
             name,

@@ -49,13 +49,14 @@ create policy job_delete on job for delete to sentra_app
   using (org_id = nullif((select current_setting('app.org_id', true)), '')::uuid);
 select trigger_updated_at('job');
 
--- the definer's window for claiming: live jobs of every organisation, only
+-- the definer's window for claiming: live (and parked) jobs of every organisation, only
 -- while app_claim_jobs() has app.job_claim set (so no other owner path sees
 -- them). like app.lookup_user_id, the flag is no secret: the policy is for
 -- the owner role, which only the definer function lends to the app.
+-- (an updated row must still pass the select policy, hence parked here.)
 create policy job_claim_select on job for select to current_user
   using ((select current_setting('app.job_claim', true)) = 'on'
-         and status in ('queued', 'running'));
+         and status in ('queued', 'running', 'parked'));
 create policy job_claim_update on job for update to current_user
   using ((select current_setting('app.job_claim', true)) = 'on'
          and status in ('queued', 'running'))

@@ -4,3 +4,4 @@
 mod catalog_lint;
 mod harness;
 mod audit;
+mod queue;

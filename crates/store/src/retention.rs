@@ -124,18 +124,6 @@ async fn purge_org(pool: &OwnerPool, org: OrgId, now: OffsetDateTime) -> Result<
     .fetch_one(&mut *tx)
     .await?;
 
-    let raw_purged = sqlx::query(
-        "update message set raw_mime = null, raw_purged_at = $2
-         where org_id = $1 and raw_mime is not null
-           and received_at < $2 - make_interval(days => $3)",
-    )
-    .bind(id)
-    .bind(now)
-    .bind(raw_days)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-
     // one statement, one snapshot: the counts are of what the delete removes
     let (messages, assessments, cases, held): (i64, i64, i64, i64) = sqlx::query_as(
         "with old as (
@@ -163,6 +151,19 @@ async fn purge_org(pool: &OwnerPool, org: OrgId, now: OffsetDateTime) -> Result<
     .bind(months)
     .fetch_one(&mut *tx)
     .await?;
+    // after the deletions, so raw bodies of deleted messages are not counted twice
+    let raw_purged = sqlx::query(
+        "update message set raw_mime = null, raw_purged_at = $2
+         where org_id = $1 and raw_mime is not null
+           and received_at < $2 - make_interval(days => $3)",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(raw_days)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+
     let jobs_deleted = sqlx::query(
         "delete from job where org_id = $1 and status in ('done', 'cancelled')
            and updated_at < $2 - make_interval(days => $3)",

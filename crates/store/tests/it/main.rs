@@ -5,3 +5,4 @@ mod catalog_lint;
 mod harness;
 mod audit;
 mod queue;
+mod retention;

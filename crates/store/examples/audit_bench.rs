@@ -50,7 +50,9 @@ fn copy_line(e: &AuditEvent) -> String {
 
 async fn load_org(db: &TestDb, org: Uuid, events: usize) {
     let mut conn = db.superuser().acquire().await.expect("connection");
-    let start = time::OffsetDateTime::now_utc().replace_nanosecond(0).expect("time");
+    let start = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("time");
     let mut prev = GENESIS_HASH;
     let mut buf = String::with_capacity(CHUNK * 400);
     let mut copy = conn
@@ -78,7 +80,7 @@ async fn load_org(db: &TestDb, org: Uuid, events: usize) {
         prev = chain_hash(&prev, &e).expect("hash");
         e.hash = prev.to_vec();
         buf.push_str(&copy_line(&e));
-        if seq as usize % CHUNK == 0 {
+        if (seq as usize).is_multiple_of(CHUNK) {
             copy.send(buf.as_bytes()).await.expect("send");
             buf.clear();
         }
@@ -92,7 +94,10 @@ async fn load_org(db: &TestDb, org: Uuid, events: usize) {
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let events: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let events: usize = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let orgs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(4);
     let Some(db) = TestDb::create().await else {
         eprintln!("no database: set DATABASE_URL to a superuser URL");
@@ -119,7 +124,9 @@ async fn main() {
         load.elapsed().as_secs_f64()
     );
 
-    let owner = OwnerPool::connect(db.owner_url(), 2).await.expect("owner pool");
+    let owner = OwnerPool::connect(db.owner_url(), 2)
+        .await
+        .expect("owner pool");
     let started = Instant::now();
     let reports = verify(&owner, None).await.expect("verify");
     let took = started.elapsed().as_secs_f64();

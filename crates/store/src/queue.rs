@@ -246,14 +246,16 @@ pub async fn claim(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(org, id, kind, payload, attempts, max_attempts)| ClaimedJob {
-            org: OrgId::from_uuid(org),
-            id: JobId(id),
-            kind,
-            payload: payload.0,
-            attempts,
-            max_attempts,
-        })
+        .map(
+            |(org, id, kind, payload, attempts, max_attempts)| ClaimedJob {
+                org: OrgId::from_uuid(org),
+                id: JobId(id),
+                kind,
+                payload: payload.0,
+                attempts,
+                max_attempts,
+            },
+        )
         .collect())
 }
 
@@ -282,7 +284,11 @@ pub async fn complete(tx: &mut TenantTx, job: &ClaimedJob) -> Result<(), StoreEr
 /// Records that this claim of `job` failed with `error` (which must not hold
 /// secrets), in a transaction of its own: queued again after [`backoff`], or
 /// parked when it has used its attempts.
-pub async fn fail(pool: &AppPool, job: &ClaimedJob, error: &str) -> Result<FailOutcome, StoreError> {
+pub async fn fail(
+    pool: &AppPool,
+    job: &ClaimedJob,
+    error: &str,
+) -> Result<FailOutcome, StoreError> {
     let mut tx = TenantTx::begin(pool, job.org, None).await?;
     let row: Option<(String, OffsetDateTime)> = sqlx::query_as(
         "update job set

@@ -104,7 +104,11 @@ pub async fn purge(pool: &OwnerPool, now: OffsetDateTime) -> Result<PurgeReport,
     Ok(report)
 }
 
-async fn purge_org(pool: &OwnerPool, org: OrgId, now: OffsetDateTime) -> Result<OrgPurge, StoreError> {
+async fn purge_org(
+    pool: &OwnerPool,
+    org: OrgId,
+    now: OffsetDateTime,
+) -> Result<OrgPurge, StoreError> {
     let id = org.as_uuid();
     let mut tx = pool.pool().begin().await?;
     // month arithmetic on timestamptz follows the session time zone

@@ -69,11 +69,20 @@ pub struct TestDb {
 impl TestDb {
     /// Creates and migrates a fresh database with a 5-connection app pool, or
     /// returns `None` (after printing `SKIPPED:`) when no server is reachable.
+    ///
+    /// # Panics
+    ///
+    /// As [`TestDb::create_with_app_connections`].
     pub async fn create() -> Option<Self> {
         Self::create_with_app_connections(5).await
     }
 
     /// Like [`TestDb::create`] with a chosen app pool size.
+    ///
+    /// # Panics
+    ///
+    /// When the server is reachable but the database cannot be set up, or
+    /// when it is unreachable and `SENTRA_REQUIRE_DB` is set.
     pub async fn create_with_app_connections(max: u32) -> Option<Self> {
         let url = database_url();
         let superuser = match OwnerPool::connect(&url, 2).await {

@@ -183,7 +183,7 @@ mod tests {
         let mut e = base.clone();
         e.target_id = Some(String::new());
         edits.push(e);
-        let mut e = base.clone();
+        let mut e = base;
         e.org_id = Uuid::nil();
         edits.push(e);
         for edited in edits {

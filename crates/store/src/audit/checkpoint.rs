@@ -19,7 +19,9 @@
 //! store's crypto module, which will supply the key from the keyring instead
 //! of a bare seed.
 
-use super::verify::{BreakKind, ChainBreak, VerifyReport, all_orgs, begin_org_snapshot, verify_org};
+use super::verify::{
+    BreakKind, ChainBreak, VerifyReport, all_orgs, begin_org_snapshot, verify_org,
+};
 use super::{format_at, hex, unhex32};
 use crate::{OwnerPool, StoreError};
 use base64ct::{Base64, Encoding};
@@ -90,7 +92,13 @@ pub async fn verify_against_checkpoint(
         .map(|h| (h.org, h))
         .collect();
     let mut orgs = all_orgs(pool).await?;
-    orgs.extend(heads.keys().filter(|o| !orgs.contains(o)).copied().collect::<Vec<_>>());
+    orgs.extend(
+        heads
+            .keys()
+            .filter(|o| !orgs.contains(o))
+            .copied()
+            .collect::<Vec<_>>(),
+    );
     let mut reports = Vec::with_capacity(orgs.len());
     for org in orgs {
         let mut tx = begin_org_snapshot(pool, org).await?;
@@ -149,7 +157,10 @@ fn checkpoint_body(heads: &[CheckpointHead], time: &str) -> String {
     let lines: Vec<String> = heads.iter().map(org_line).collect();
     let size: i64 = heads.iter().map(|h| h.seq).sum();
     let root = merkle_root(&lines);
-    let mut body = format!("{ORIGIN}\n{size}\n{}\ntime {time}\n", Base64::encode_string(&root));
+    let mut body = format!(
+        "{ORIGIN}\n{size}\n{}\ntime {time}\n",
+        Base64::encode_string(&root)
+    );
     for line in lines {
         body.push_str(&line);
         body.push('\n');
@@ -309,7 +320,9 @@ pub fn verify_note(public_key: &[u8; 32], note: &str) -> Result<String, StoreErr
         if name != KEY_NAME || *hash != want {
             continue;
         }
-        let sig: &[u8; 64] = sig.try_into().map_err(|_| bad("the signature does not verify"))?;
+        let sig: &[u8; 64] = sig
+            .try_into()
+            .map_err(|_| bad("the signature does not verify"))?;
         key.verify_strict(body.as_bytes(), &Signature::from_bytes(sig))
             .map_err(|_| bad("the signature does not verify"))?;
         verified = true;
@@ -366,7 +379,9 @@ mod tests {
     #[test]
     fn a_body_whose_root_disagrees_with_its_lines_is_refused() {
         let body = checkpoint_body(&heads(), "t");
-        let edited = body.replacen(" 21 ", " 22 ", 1).replacen("\n105\n", "\n106\n", 1);
+        let edited = body
+            .replacen(" 21 ", " 22 ", 1)
+            .replacen("\n105\n", "\n106\n", 1);
         assert!(matches!(
             parse_checkpoint(&edited),
             Err(StoreError::Checkpoint { reason }) if reason.contains("root")
@@ -376,10 +391,20 @@ mod tests {
     #[test]
     fn garbage_notes_are_errors_not_panics() {
         let key = public_key_for_seed(&SEED);
-        for note in ["", "\n\n", "x\n\n\u{2014} sentra !!!\n", "x\n\n\u{2014} sentra AAAA\n"] {
+        for note in [
+            "",
+            "\n\n",
+            "x\n\n\u{2014} sentra !!!\n",
+            "x\n\n\u{2014} sentra AAAA\n",
+        ] {
             assert!(verify_note(&key, note).is_err(), "{note:?}");
         }
-        for body in ["", "sentra.audit.v1\nx\n", "sentra.audit.v1\n0\n!!\n", "sentra.audit.v1\n1\nAAAA\norg x 1 00\n"] {
+        for body in [
+            "",
+            "sentra.audit.v1\nx\n",
+            "sentra.audit.v1\n0\n!!\n",
+            "sentra.audit.v1\n1\nAAAA\norg x 1 00\n",
+        ] {
             assert!(parse_checkpoint(body).is_err(), "{body:?}");
         }
     }

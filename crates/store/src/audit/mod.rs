@@ -245,7 +245,11 @@ pub(crate) async fn append_on(
 
 /// The organisation's events with `seq` greater than `after`, oldest first,
 /// at most `limit` (capped at 1,000): the audit page and exports page with it.
-pub async fn list(tx: &mut TenantTx, after: i64, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
+pub async fn list(
+    tx: &mut TenantTx,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<AuditEvent>, StoreError> {
     let org = tx.org();
     Ok(sqlx::query_as(
         "select org_id, seq, id, at, actor_user_id, actor, action, target_type, target_id,
@@ -262,10 +266,12 @@ pub async fn list(tx: &mut TenantTx, after: i64, limit: u32) -> Result<Vec<Audit
 /// Lowercase hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Parses lowercase or uppercase hex of exactly 32 bytes.

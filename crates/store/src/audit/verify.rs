@@ -386,7 +386,10 @@ mod tests {
         let mut w = Walker::new();
         assert!(rows.iter().all(|r| w.step(r) == Step::Ok));
         let report = w.report(OrgId::from_uuid(rows[0].org_id), None);
-        assert_eq!(report.head, Some((10, rows[9].hash.clone().try_into().unwrap())));
+        assert_eq!(
+            report.head,
+            Some((10, rows[9].hash.clone().try_into().unwrap()))
+        );
         assert_eq!(report.checked, 10);
     }
 

@@ -5,8 +5,8 @@
 
 use sentra_domain::{OrgId, UserId};
 use sentra_store::audit::{
-    self, AuditEvent, BreakKind, ChainBreak, GENESIS_HASH, NewEvent, chain_hash, checkpoint,
-    public_key_for_seed, verify, verify_against_checkpoint,
+    self, AuditEvent, BreakKind, ChainBreak, GENESIS_HASH, NewEvent, VerifyReport, chain_hash,
+    checkpoint, public_key_for_seed, verify, verify_against_checkpoint,
 };
 use sentra_store::testing::TestDb;
 use sentra_store::{OwnerPool, StoreError, TenantTx};
@@ -67,8 +67,9 @@ async fn append_n(db: &TestDb, org: OrgId, user: Option<UserId>, n: usize) {
         let mut tx = TenantTx::begin(db.app_pool(), org, user.filter(|_| i % 3 == 0))
             .await
             .unwrap();
-        let mut event = NewEvent::new("user", format!("test.action_{}", i % 5))
-            .details(json!({ "i": i, "note": "é \"quoted\"", "nested": { "b": [1, 2], "a": true } }));
+        let mut event = NewEvent::new("user", format!("test.action_{}", i % 5)).details(
+            json!({ "i": i, "note": "é \"quoted\"", "nested": { "b": [1, 2], "a": true } }),
+        );
         if i % 2 == 0 {
             event = event.target("supplier", Uuid::new_v4().to_string());
         }
@@ -93,7 +94,9 @@ async fn problem_of(owner: &OwnerPool, org: OrgId) -> Option<ChainBreak> {
 
 #[tokio::test]
 async fn appended_events_form_a_chain_from_the_zero_hash_that_verifies() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let (org, user) = (new_org(&db, "A").await, new_user(&db).await);
     append_n(&db, org, Some(user), 12).await;
     let owner = owner(&db).await;
@@ -105,7 +108,10 @@ async fn appended_events_form_a_chain_from_the_zero_hash_that_verifies() {
     assert!(report.is_ok(), "{report:?}");
     assert_eq!(report.checked, 12);
     let chain = chain_of(&db, org).await;
-    assert_eq!(chain.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=12).collect::<Vec<_>>());
+    assert_eq!(
+        chain.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=12).collect::<Vec<_>>()
+    );
     assert_eq!(chain[0].prev_hash, GENESIS_HASH);
     assert_eq!(chain[0].actor_user_id, Some(user.as_uuid()));
     for pair in chain.windows(2) {
@@ -120,25 +126,35 @@ async fn appended_events_form_a_chain_from_the_zero_hash_that_verifies() {
 
 #[tokio::test]
 async fn a_rolled_back_transaction_leaves_no_event() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let org = new_org(&db, "A").await;
     let mut tx = TenantTx::begin(db.app_pool(), org, None).await.unwrap();
-    audit::append(&mut tx, NewEvent::new("user", "case.status")).await.unwrap();
+    audit::append(&mut tx, NewEvent::new("user", "case.status"))
+        .await
+        .unwrap();
     tx.rollback().await.unwrap();
     let mut tx = TenantTx::begin(db.app_pool(), org, None).await.unwrap();
-    audit::append(&mut tx, NewEvent::new("user", "case.status")).await.unwrap();
+    audit::append(&mut tx, NewEvent::new("user", "case.status"))
+        .await
+        .unwrap();
     drop(tx); // dropped without commit: rolled back
 
     assert!(chain_of(&db, org).await.is_empty());
     let mut tx = TenantTx::begin(db.app_pool(), org, None).await.unwrap();
-    let first = audit::append(&mut tx, NewEvent::new("user", "case.status")).await.unwrap();
+    let first = audit::append(&mut tx, NewEvent::new("user", "case.status"))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(first.seq, 1, "no seq is burnt by a rollback");
 }
 
 #[tokio::test]
 async fn details_that_are_not_an_object_are_rejected() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let org = new_org(&db, "A").await;
     let mut tx = TenantTx::begin(db.app_pool(), org, None).await.unwrap();
     let err = audit::append(&mut tx, NewEvent::new("user", "x").details(json!([1])))
@@ -149,12 +165,16 @@ async fn details_that_are_not_an_object_are_rejected() {
 
 #[tokio::test]
 async fn one_org_never_sees_or_writes_another_orgs_events() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let (a, b) = (new_org(&db, "A").await, new_org(&db, "B").await);
     append_n(&db, a, None, 3).await;
     let mut tx = TenantTx::begin(db.app_pool(), b, None).await.unwrap();
     assert!(audit::list(&mut tx, 0, 100).await.unwrap().is_empty());
-    let first = audit::append(&mut tx, NewEvent::new("user", "x")).await.unwrap();
+    let first = audit::append(&mut tx, NewEvent::new("user", "x"))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     assert_eq!((first.seq, first.org_id), (1, b.as_uuid()));
 }
@@ -177,7 +197,9 @@ const CHANGES: [&str; 3] = [
 
 #[tokio::test]
 async fn the_app_role_is_denied_update_delete_truncate_and_alter() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let org = new_org(&db, "A").await;
     append_n(&db, org, None, 2).await;
     let mut conn = scoped(db.app_url(), org).await;
@@ -185,7 +207,12 @@ async fn the_app_role_is_denied_update_delete_truncate_and_alter() {
     statements.push("alter table audit_event disable trigger all");
     for sql in statements {
         let err = sqlx::query(sql).execute(&mut conn).await.unwrap_err();
-        let code = err.as_database_error().unwrap().code().unwrap().into_owned();
+        let code = err
+            .as_database_error()
+            .unwrap()
+            .code()
+            .unwrap()
+            .into_owned();
         assert_eq!(code, "42501", "{sql}: {err}");
     }
     assert_eq!(chain_of(&db, org).await.len(), 2);
@@ -193,7 +220,9 @@ async fn the_app_role_is_denied_update_delete_truncate_and_alter() {
 
 #[tokio::test]
 async fn the_owner_is_stopped_by_the_triggers_from_update_delete_and_truncate() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let org = new_org(&db, "A").await;
     append_n(&db, org, None, 2).await;
     let mut conn = scoped(db.owner_url(), org).await;
@@ -213,7 +242,9 @@ async fn the_owner_is_stopped_by_the_triggers_from_update_delete_and_truncate() 
 
 #[tokio::test]
 async fn eight_concurrent_writers_make_one_gapless_unforked_chain() {
-    let Some(db) = TestDb::create_with_app_connections(8).await else { return };
+    let Some(db) = TestDb::create_with_app_connections(8).await else {
+        return;
+    };
     let org = new_org(&db, "A").await;
     let writers: Vec<_> = (0..8)
         .map(|w| {
@@ -237,14 +268,20 @@ async fn eight_concurrent_writers_make_one_gapless_unforked_chain() {
     assert_eq!(chain.len(), 2000);
     assert_eq!(chain.last().unwrap().seq, 2000);
     let distinct_prev: std::collections::HashSet<_> = chain.iter().map(|e| &e.prev_hash).collect();
-    assert_eq!(distinct_prev.len(), 2000, "a repeated prev_hash would be a fork");
+    assert_eq!(
+        distinct_prev.len(),
+        2000,
+        "a repeated prev_hash would be a fork"
+    );
     let owner = owner(&db).await;
     assert_eq!(problem_of(&owner, org).await, None);
 }
 
 #[tokio::test]
 async fn a_checkpoint_verifies_a_clean_database_and_rejects_a_wrong_key_or_edit() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let (a, b) = (new_org(&db, "A").await, new_org(&db, "B").await);
     new_org(&db, "empty").await;
     append_n(&db, a, None, 5).await;
@@ -258,25 +295,31 @@ async fn a_checkpoint_verifies_a_clean_database_and_rejects_a_wrong_key_or_edit(
         .await
         .unwrap();
     assert_eq!(reports.len(), 3);
-    assert!(reports.iter().all(|r| r.is_ok()), "{reports:?}");
+    assert!(reports.iter().all(VerifyReport::is_ok), "{reports:?}");
     let wrong_key = public_key_for_seed(&[1; 32]);
     assert!(matches!(
         verify_against_checkpoint(&owner, &note, &wrong_key).await,
         Err(StoreError::Checkpoint { .. })
     ));
     let edited = note.replacen(" 5 ", " 4 ", 1);
-    assert!(verify_against_checkpoint(&owner, &edited, &public_key_for_seed(&SEED)).await.is_err());
+    assert!(
+        verify_against_checkpoint(&owner, &edited, &public_key_for_seed(&SEED))
+            .await
+            .is_err()
+    );
     // events appended after a checkpoint are fine
     append_n(&db, a, None, 2).await;
     let reports = verify_against_checkpoint(&owner, &note, &public_key_for_seed(&SEED))
         .await
         .unwrap();
-    assert!(reports.iter().all(|r| r.is_ok()), "{reports:?}");
+    assert!(reports.iter().all(VerifyReport::is_ok), "{reports:?}");
 }
 
 #[tokio::test]
 async fn no_checkpoint_is_signed_over_a_broken_chain() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let org = new_org(&db, "A").await;
     append_n(&db, org, None, 4).await;
     tamper(&db, &["update audit_event set action = 'x' where seq = 2"]).await;
@@ -364,10 +407,12 @@ async fn insert_row(tx: &mut PgConnection, e: &AuditEvent) {
 fn forge(from: &AuditEvent, prev: &[u8]) -> AuditEvent {
     let mut forged = from.clone();
     forged.id = Uuid::new_v4();
-    forged.action = "supplier.bank_change.approve".to_owned();
+    "supplier.bank_change.approve".clone_into(&mut forged.action);
     forged.details = sqlx::types::Json(json!({ "forged": true }));
     forged.prev_hash = prev.to_vec();
-    forged.hash = chain_hash(&prev.try_into().unwrap(), &forged).unwrap().to_vec();
+    forged.hash = chain_hash(&prev.try_into().unwrap(), &forged)
+        .unwrap()
+        .to_vec();
     forged
 }
 
@@ -381,22 +426,31 @@ async fn apply(
     org: OrgId,
     clean: &[AuditEvent],
 ) -> (Option<ChainBreak>, ChainBreak) {
-    let n = clean.len() as i64;
+    let (n, org_id) = (clean.len() as i64, org.as_uuid());
     let k = rng.range(1, n);
     let at = |seq: i64, kind| ChainBreak { seq, kind };
-    let o = org.as_uuid();
     let mut tx = db.superuser().begin().await.unwrap();
-    sqlx::query("set local session_replication_role = replica").execute(&mut *tx).await.unwrap();
+    sqlx::query("set local session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     let expected = match kind {
         Tamper::Edit => {
             let edit = EDITS[rng.range(0, EDITS.len() as i64 - 1) as usize];
-            run(&mut tx, format!("update audit_event set {edit} where org_id = '{o}' and seq = {k}"))
-                .await;
+            run(
+                &mut tx,
+                format!("update audit_event set {edit} where org_id = '{org_id}' and seq = {k}"),
+            )
+            .await;
             let b = at(k, BreakKind::HashMismatch);
             (Some(b), b)
         }
         Tamper::Delete => {
-            run(&mut tx, format!("delete from audit_event where org_id = '{o}' and seq = {k}")).await;
+            run(
+                &mut tx,
+                format!("delete from audit_event where org_id = '{org_id}' and seq = {k}"),
+            )
+            .await;
             if k == n {
                 (None, at(n, BreakKind::Truncated { checkpoint_seq: n }))
             } else {
@@ -405,29 +459,39 @@ async fn apply(
             }
         }
         Tamper::Swap => {
-            let (a, b) = loop {
-                let (x, y) = (rng.range(1, n), rng.range(1, n));
-                if x != y {
-                    break (x.min(y), x.max(y));
+            let (low, high) = loop {
+                let (one, two) = (rng.range(1, n), rng.range(1, n));
+                if one != two {
+                    break (one.min(two), one.max(two));
                 }
             };
             for sql in [
-                format!("update audit_event set seq = 1000000 where org_id = '{o}' and seq = {a}"),
-                format!("update audit_event set seq = {a} where org_id = '{o}' and seq = {b}"),
-                format!("update audit_event set seq = {b} where org_id = '{o}' and seq = 1000000"),
+                format!(
+                    "update audit_event set seq = 1000000 where org_id = '{org_id}' and seq = {low}"
+                ),
+                format!(
+                    "update audit_event set seq = {low} where org_id = '{org_id}' and seq = {high}"
+                ),
+                format!(
+                    "update audit_event set seq = {high} where org_id = '{org_id}' and seq = 1000000"
+                ),
             ] {
                 run(&mut tx, sql).await;
             }
-            // the row now at a links to the row that held seq b - 1, which
-            // is at b when it was a itself
-            let links_after = if b - 1 == a { b } else { b - 1 };
-            let brk = at(a, BreakKind::Reordered { links_after });
+            // the row now at `low` links to the row that held seq high - 1,
+            // which is now at `high` when it was the one at `low`
+            let links_after = if high - 1 == low { high } else { high - 1 };
+            let brk = at(low, BreakKind::Reordered { links_after });
             (Some(brk), brk)
         }
         Tamper::ForgedInsert => {
             for sql in [
-                format!("update audit_event set seq = seq + 1000000 where org_id = '{o}' and seq >= {k}"),
-                format!("update audit_event set seq = seq - 999999 where org_id = '{o}' and seq > 1000000"),
+                format!(
+                    "update audit_event set seq = seq + 1000000 where org_id = '{org_id}' and seq >= {k}"
+                ),
+                format!(
+                    "update audit_event set seq = seq - 999999 where org_id = '{org_id}' and seq > 1000000"
+                ),
             ] {
                 run(&mut tx, sql).await;
             }
@@ -441,7 +505,11 @@ async fn apply(
         Tamper::ForgedReplace => {
             let idx = (k - 1) as usize;
             let forged = forge(&clean[idx], &clean[idx].prev_hash);
-            run(&mut tx, format!("delete from audit_event where org_id = '{o}' and seq = {k}")).await;
+            run(
+                &mut tx,
+                format!("delete from audit_event where org_id = '{org_id}' and seq = {k}"),
+            )
+            .await;
             insert_row(&mut tx, &forged).await;
             if k == n {
                 (None, at(n, BreakKind::DiffersFromCheckpoint))
@@ -451,7 +519,11 @@ async fn apply(
             }
         }
         Tamper::RecomputedTail => {
-            run(&mut tx, format!("delete from audit_event where org_id = '{o}' and seq >= {k}")).await;
+            run(
+                &mut tx,
+                format!("delete from audit_event where org_id = '{org_id}' and seq >= {k}"),
+            )
+            .await;
             let idx = (k - 1) as usize;
             let mut prev = clean[idx].prev_hash.clone();
             for (i, original) in clean[idx..].iter().enumerate() {
@@ -460,7 +532,9 @@ async fn apply(
                 } else {
                     let mut r = original.clone();
                     r.prev_hash.clone_from(&prev);
-                    r.hash = chain_hash(&prev.clone().try_into().unwrap(), &r).unwrap().to_vec();
+                    r.hash = chain_hash(&prev.clone().try_into().unwrap(), &r)
+                        .unwrap()
+                        .to_vec();
                     r
                 };
                 prev.clone_from(&row.hash);
@@ -469,7 +543,11 @@ async fn apply(
             (None, at(n, BreakKind::DiffersFromCheckpoint))
         }
         Tamper::TruncateTail => {
-            run(&mut tx, format!("delete from audit_event where org_id = '{o}' and seq >= {k}")).await;
+            run(
+                &mut tx,
+                format!("delete from audit_event where org_id = '{org_id}' and seq >= {k}"),
+            )
+            .await;
             (None, at(k, BreakKind::Truncated { checkpoint_seq: n }))
         }
     };
@@ -479,19 +557,28 @@ async fn apply(
 
 #[tokio::test]
 async fn every_superuser_tamper_is_found_at_its_first_bad_seq() {
-    let Some(db) = TestDb::create().await else { return };
-    let (victim, bystander) = (new_org(&db, "victim").await, new_org(&db, "bystander").await);
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let (victim, bystander) = (
+        new_org(&db, "victim").await,
+        new_org(&db, "bystander").await,
+    );
     let user = new_user(&db).await;
     append_n(&db, victim, Some(user), 30).await;
     append_n(&db, bystander, None, 6).await;
     let clean = chain_of(&db, victim).await;
-    tamper(&db, &["create table audit_snapshot as select * from audit_event"]).await;
+    tamper(
+        &db,
+        &["create table audit_snapshot as select * from audit_event"],
+    )
+    .await;
     let owner = owner(&db).await;
     let note = checkpoint(&owner, &SEED).await.unwrap();
     let public = public_key_for_seed(&SEED);
     assert_eq!(problem_of(&owner, victim).await, None, "no false positive");
 
-    let mut rng = Rng::new(0x5e47_7a);
+    let mut rng = Rng::new(0x005e_477a);
     let mut attempts = 0;
     let mut chain_only = 0;
     for round in 0..210 {
@@ -499,13 +586,22 @@ async fn every_superuser_tamper_is_found_at_its_first_bad_seq() {
         let (chain_expect, checkpoint_expect) = apply(&db, &mut rng, kind, victim, &clean).await;
 
         let found = problem_of(&owner, victim).await;
-        let reports = verify_against_checkpoint(&owner, &note, &public).await.unwrap();
+        let reports = verify_against_checkpoint(&owner, &note, &public)
+            .await
+            .unwrap();
         let against = reports.iter().find(|r| r.org == victim).unwrap().problem;
         let other = reports.iter().find(|r| r.org == bystander).unwrap();
 
         assert_eq!(found, chain_expect, "round {round} {kind:?}: chain alone");
-        assert_eq!(against, Some(checkpoint_expect), "round {round} {kind:?}: with checkpoint");
-        assert!(other.is_ok(), "round {round}: the other org is untouched: {other:?}");
+        assert_eq!(
+            against,
+            Some(checkpoint_expect),
+            "round {round} {kind:?}: with checkpoint"
+        );
+        assert!(
+            other.is_ok(),
+            "round {round}: the other org is untouched: {other:?}"
+        );
         attempts += 1;
         chain_only += usize::from(chain_expect.is_some());
 
@@ -519,6 +615,13 @@ async fn every_superuser_tamper_is_found_at_its_first_bad_seq() {
         .await;
     }
     assert!(attempts >= 200);
-    assert!(chain_only >= 100, "most tampers are caught without a checkpoint: {chain_only}");
-    assert_eq!(problem_of(&owner, victim).await, None, "restored chain is clean again");
+    assert!(
+        chain_only >= 100,
+        "most tampers are caught without a checkpoint: {chain_only}"
+    );
+    assert_eq!(
+        problem_of(&owner, victim).await,
+        None,
+        "restored chain is clean again"
+    );
 }

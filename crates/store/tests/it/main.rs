@@ -1,8 +1,8 @@
 //! The store's integration tests: one binary, one module per concern. Each
 //! test gets its own migrated database (`sentra_store::testing::TestDb`).
 
+mod audit;
 mod catalog_lint;
 mod harness;
-mod audit;
 mod queue;
 mod retention;

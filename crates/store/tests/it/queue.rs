@@ -4,7 +4,7 @@
 
 use crate::audit::{Rng, new_org, owner};
 use sentra_domain::OrgId;
-use sentra_store::audit::{self, NewEvent, verify};
+use sentra_store::audit::{self, NewEvent, VerifyReport, verify};
 use sentra_store::queue::{
     self, ClaimedJob, Enqueued, FailOutcome, JobId, NewJob, backoff, cancel_for, claim, complete,
     enqueue, fail, list_parked, requeue,
@@ -45,10 +45,14 @@ async fn make_due(db: &TestDb, id: JobId) {
 
 #[tokio::test]
 async fn enqueue_commits_and_rolls_back_with_the_callers_transaction() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let org = new_org(&db, "A").await;
     let mut tx = TenantTx::begin(db.app_pool(), org, None).await.unwrap();
-    let gone = enqueue(&mut tx, &NewJob::new("sync_mailbox", json!({}))).await.unwrap();
+    let gone = enqueue(&mut tx, &NewJob::new("sync_mailbox", json!({})))
+        .await
+        .unwrap();
     tx.rollback().await.unwrap();
     let kept = enqueue_one(db.app_pool(), org, NewJob::new("sync_mailbox", json!({}))).await;
 
@@ -62,7 +66,9 @@ async fn enqueue_commits_and_rolls_back_with_the_callers_transaction() {
 
 #[tokio::test]
 async fn a_dedupe_key_returns_the_live_job_and_frees_up_once_it_is_done() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let (a, b) = (new_org(&db, "A").await, new_org(&db, "B").await);
     let job = || NewJob::new("analyse_message", json!({"m": 1})).dedupe_key("message:1");
     let first = enqueue_one(db.app_pool(), a, job()).await;
@@ -86,7 +92,9 @@ async fn a_dedupe_key_returns_the_live_job_and_frees_up_once_it_is_done() {
 
 #[tokio::test]
 async fn concurrent_workers_never_claim_the_same_job() {
-    let Some(db) = TestDb::create_with_app_connections(6).await else { return };
+    let Some(db) = TestDb::create_with_app_connections(6).await else {
+        return;
+    };
     let (a, b) = (new_org(&db, "A").await, new_org(&db, "B").await);
     for i in 0..150 {
         let org = if i % 2 == 0 { a } else { b };
@@ -98,7 +106,7 @@ async fn concurrent_workers_never_claim_the_same_job() {
             tokio::spawn(async move {
                 let mut got = Vec::new();
                 loop {
-                    let batch = claim(&pool, &format!("w{w}"), Duration::from_secs(60), 7)
+                    let batch = claim(&pool, &format!("w{w}"), Duration::from_mins(1), 7)
                         .await
                         .unwrap();
                     if batch.is_empty() {
@@ -121,12 +129,23 @@ async fn concurrent_workers_never_claim_the_same_job() {
 #[tokio::test]
 async fn a_crashed_workers_job_is_claimed_again_after_the_lease_and_the_stale_claim_cannot_complete()
  {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let org = new_org(&db, "A").await;
     let job = enqueue_one(db.app_pool(), org, NewJob::new("k", json!({}))).await;
-    let first = claim(db.app_pool(), "crashes", LEASE, 5).await.unwrap().remove(0);
+    let first = claim(db.app_pool(), "crashes", LEASE, 5)
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(first.attempts, 1);
-    assert!(claim(db.app_pool(), "other", LEASE, 5).await.unwrap().is_empty(), "leased");
+    assert!(
+        claim(db.app_pool(), "other", LEASE, 5)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
 
     tokio::time::sleep(LEASE + Duration::from_millis(200)).await;
     let second = claim(db.app_pool(), "other", LEASE, 5).await.unwrap();
@@ -134,24 +153,41 @@ async fn a_crashed_workers_job_is_claimed_again_after_the_lease_and_the_stale_cl
     assert_eq!(second.len(), 1);
     assert_eq!((second[0].id, second[0].attempts), (job.id, 2));
     let mut tx = TenantTx::begin(db.app_pool(), org, None).await.unwrap();
-    assert!(matches!(complete(&mut tx, &first).await, Err(StoreError::JobLost)));
+    assert!(matches!(
+        complete(&mut tx, &first).await,
+        Err(StoreError::JobLost)
+    ));
     complete(&mut tx, &second[0]).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(status(&db, job.id).await, ("done".to_owned(), 2));
-    assert_eq!(fail(db.app_pool(), &first, "late").await.unwrap(), FailOutcome::Stale);
+    assert_eq!(
+        fail(db.app_pool(), &first, "late").await.unwrap(),
+        FailOutcome::Stale
+    );
 }
 
 #[tokio::test]
 async fn failures_back_off_exponentially_then_park_where_people_can_see_and_requeue() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let org = new_org(&db, "A").await;
-    let job = enqueue_one(db.app_pool(), org, NewJob::new("k", json!({})).max_attempts(3)).await;
+    let job = enqueue_one(
+        db.app_pool(),
+        org,
+        NewJob::new("k", json!({})).max_attempts(3),
+    )
+    .await;
     let mut delays = Vec::new();
     let mut outcomes = Vec::new();
     for attempt in 1..=3 {
         let claimed = claim(db.app_pool(), "w", LEASE, 1).await.unwrap().remove(0);
         assert_eq!(claimed.attempts, attempt);
-        outcomes.push(fail(db.app_pool(), &claimed, &format!("boom {attempt}")).await.unwrap());
+        outcomes.push(
+            fail(db.app_pool(), &claimed, &format!("boom {attempt}"))
+                .await
+                .unwrap(),
+        );
         let delay: f64 = sqlx::query_scalar(
             "select extract(epoch from run_at - updated_at)::float8 from job where id = $1",
         )
@@ -166,9 +202,18 @@ async fn failures_back_off_exponentially_then_park_where_people_can_see_and_requ
     assert!(matches!(outcomes[0], FailOutcome::Retry { .. }));
     assert!(matches!(outcomes[1], FailOutcome::Retry { .. }));
     assert_eq!(outcomes[2], FailOutcome::Parked);
-    assert_eq!(&delays[..2], &[backoff(1).as_secs_f64(), backoff(2).as_secs_f64()]);
+    assert_eq!(
+        &delays[..2],
+        &[backoff(1).as_secs_f64(), backoff(2).as_secs_f64()]
+    );
     assert_eq!(&delays[..2], &[2.0, 4.0]);
-    assert!(claim(db.app_pool(), "w", LEASE, 1).await.unwrap().is_empty(), "parked stays put");
+    assert!(
+        claim(db.app_pool(), "w", LEASE, 1)
+            .await
+            .unwrap()
+            .is_empty(),
+        "parked stays put"
+    );
     let mut tx = TenantTx::begin(db.app_pool(), org, None).await.unwrap();
     let parked = list_parked(&mut tx).await.unwrap();
     assert_eq!(parked.len(), 1);
@@ -181,43 +226,82 @@ async fn failures_back_off_exponentially_then_park_where_people_can_see_and_requ
 
 #[tokio::test]
 async fn a_job_whose_lease_runs_out_on_its_last_attempt_is_parked_not_retried() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let org = new_org(&db, "A").await;
-    let job = enqueue_one(db.app_pool(), org, NewJob::new("poison", json!({})).max_attempts(1)).await;
+    let job = enqueue_one(
+        db.app_pool(),
+        org,
+        NewJob::new("poison", json!({})).max_attempts(1),
+    )
+    .await;
     claim(db.app_pool(), "dies", LEASE, 1).await.unwrap();
     tokio::time::sleep(LEASE + Duration::from_millis(200)).await;
-    assert!(claim(db.app_pool(), "w", LEASE, 1).await.unwrap().is_empty());
+    assert!(
+        claim(db.app_pool(), "w", LEASE, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(status(&db, job.id).await, ("parked".to_owned(), 1));
 }
 
 #[tokio::test]
 async fn cancel_for_stops_matching_jobs_and_a_running_one_cannot_complete() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let org = new_org(&db, "A").await;
-    let mb1 = enqueue_one(db.app_pool(), org, NewJob::new("sync", json!({"mailbox": "1"}))).await;
-    let mb2 = enqueue_one(db.app_pool(), org, NewJob::new("sync", json!({"mailbox": "2"}))).await;
-    let other = enqueue_one(db.app_pool(), org, NewJob::new("renew", json!({"mailbox": "1"}))).await;
+    let mb1 = enqueue_one(
+        db.app_pool(),
+        org,
+        NewJob::new("sync", json!({"mailbox": "1"})),
+    )
+    .await;
+    let mb2 = enqueue_one(
+        db.app_pool(),
+        org,
+        NewJob::new("sync", json!({"mailbox": "2"})),
+    )
+    .await;
+    let other = enqueue_one(
+        db.app_pool(),
+        org,
+        NewJob::new("renew", json!({"mailbox": "1"})),
+    )
+    .await;
     let running = claim(db.app_pool(), "w", LEASE, 10).await.unwrap();
     let running_mb1 = running.iter().find(|j| j.id == mb1.id).unwrap();
 
     let mut tx = TenantTx::begin(db.app_pool(), org, None).await.unwrap();
-    let n = cancel_for(&mut tx, "sync", Some(&json!({"mailbox": "1"}))).await.unwrap();
+    let n = cancel_for(&mut tx, "sync", Some(&json!({"mailbox": "1"})))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     assert_eq!(n, 1);
     let mut tx = TenantTx::begin(db.app_pool(), org, None).await.unwrap();
     let record = queue::get(&mut tx, mb1.id).await.unwrap().unwrap();
-    assert_eq!((record.status.as_str(), record.locked_until), ("cancelled", None));
+    assert_eq!(
+        (record.status.as_str(), record.locked_until),
+        ("cancelled", None)
+    );
     drop(tx);
     assert_eq!(status(&db, mb2.id).await.0, "running");
     assert_eq!(status(&db, other.id).await.0, "running");
     let mut tx = TenantTx::begin(db.app_pool(), org, None).await.unwrap();
-    assert!(matches!(complete(&mut tx, running_mb1).await, Err(StoreError::JobLost)));
+    assert!(matches!(
+        complete(&mut tx, running_mb1).await,
+        Err(StoreError::JobLost)
+    ));
 }
 
 #[tokio::test]
 async fn claiming_is_only_open_to_the_app_role() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let grantees: Vec<String> = sqlx::query_scalar(
         "select coalesce(r.rolname, 'PUBLIC') from pg_proc p
            cross join lateral aclexplode(p.proacl) a
@@ -257,8 +341,13 @@ async fn run_effect_job(pool: &AppPool, job: &ClaimedJob, mut pause: impl FnMut(
 #[tokio::test]
 #[ignore = "started as a child process by the queue kill test"]
 async fn worker_child() {
-    let Ok(url) = std::env::var("SENTRA_QUEUE_CHILD_URL") else { return };
-    let seed: u64 = std::env::var("SENTRA_QUEUE_CHILD_SEED").unwrap().parse().unwrap();
+    let Ok(url) = std::env::var("SENTRA_QUEUE_CHILD_URL") else {
+        return;
+    };
+    let seed: u64 = std::env::var("SENTRA_QUEUE_CHILD_SEED")
+        .unwrap()
+        .parse()
+        .unwrap();
     let worker = format!("child-{seed}");
     let pool = AppPool::connect(&url, 1).await.unwrap();
     let mut rng = Rng::new(seed + 1);
@@ -292,7 +381,13 @@ enum KillAt {
 
 fn run_child_and_kill(app_url: &str, seed: u64, at: KillAt, after_jobs: usize) -> Vec<String> {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "queue::worker_child", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "queue::worker_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("SENTRA_QUEUE_CHILD_URL", app_url)
         .env("SENTRA_QUEUE_CHILD_SEED", seed.to_string())
         .stdout(Stdio::piped())
@@ -304,7 +399,7 @@ fn run_child_and_kill(app_url: &str, seed: u64, at: KillAt, after_jobs: usize) -
         KillAt::Effect => "CHILD EFFECT",
         KillAt::Committed => "CHILD COMMITTED",
     };
-    let mut seen = Vec::new();
+    let mut lines = Vec::new();
     let mut hits = 0;
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
@@ -312,7 +407,7 @@ fn run_child_and_kill(app_url: &str, seed: u64, at: KillAt, after_jobs: usize) -
             continue;
         }
         let hit = line.starts_with(want);
-        seen.push(line);
+        lines.push(line);
         if hit {
             hits += 1;
             if hits > after_jobs {
@@ -322,17 +417,23 @@ fn run_child_and_kill(app_url: &str, seed: u64, at: KillAt, after_jobs: usize) -
         }
     }
     child.wait().unwrap();
-    seen
+    lines
 }
 
 #[tokio::test]
 async fn a_worker_killed_mid_job_loses_nothing_and_repeats_no_effect() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let orgs = [new_org(&db, "A").await, new_org(&db, "B").await];
     let mut jobs = Vec::new();
     for i in 0..24 {
         let org = orgs[i % 2];
-        jobs.push(enqueue_one(db.app_pool(), org, NewJob::new("effect", json!({ "i": i }))).await.id);
+        jobs.push(
+            enqueue_one(db.app_pool(), org, NewJob::new("effect", json!({ "i": i })))
+                .await
+                .id,
+        );
     }
     let mut rng = Rng::new(0xdead_beef);
     let mut kills = Vec::new();
@@ -368,21 +469,33 @@ async fn a_worker_killed_mid_job_loses_nothing_and_repeats_no_effect() {
         .unwrap();
     assert_eq!(rows.len(), jobs.len());
     assert!(rows.iter().all(|(_, s, _)| s == "done"), "{rows:?}");
-    assert!(rows.iter().any(|(_, _, a)| *a >= 2), "some job was re-run after a kill");
-    let effects: Vec<String> = sqlx::query_scalar(
-        "select target_id from audit_event where action = 'test.effect'",
-    )
-    .fetch_all(db.superuser())
-    .await
-    .unwrap();
+    assert!(
+        rows.iter().any(|(_, _, a)| *a >= 2),
+        "some job was re-run after a kill"
+    );
+    let effects: Vec<String> =
+        sqlx::query_scalar("select target_id from audit_event where action = 'test.effect'")
+            .fetch_all(db.superuser())
+            .await
+            .unwrap();
     let mut per_job: HashMap<String, usize> = HashMap::new();
     for e in effects {
         *per_job.entry(e).or_default() += 1;
     }
     for id in &jobs {
-        assert_eq!(per_job.get(&id.to_string()), Some(&1), "job {id}: effect count");
+        assert_eq!(
+            per_job.get(&id.to_string()),
+            Some(&1),
+            "job {id}: effect count"
+        );
     }
     assert_eq!(per_job.len(), jobs.len());
     let owner = owner(&db).await;
-    assert!(verify(&owner, None).await.unwrap().iter().all(|r| r.is_ok()));
+    assert!(
+        verify(&owner, None)
+            .await
+            .unwrap()
+            .iter()
+            .all(VerifyReport::is_ok)
+    );
 }

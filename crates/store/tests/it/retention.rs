@@ -6,7 +6,7 @@
 
 use crate::audit::{new_org, owner};
 use sentra_domain::OrgId;
-use sentra_store::audit::verify;
+use sentra_store::audit::{VerifyReport, verify};
 use sentra_store::retention::{OrgPurge, PurgeReport, purge};
 use sentra_store::testing::TestDb;
 use time::{Duration, OffsetDateTime};
@@ -68,7 +68,12 @@ async fn add_case(db: &TestDb, org: OrgId, message: Uuid, open: bool) -> Uuid {
 }
 
 fn message(seeded: &Seeded, org: OrgId, age: i64) -> Uuid {
-    seeded.messages.iter().find(|m| m.0 == org && m.1 == age).unwrap().2
+    seeded
+        .messages
+        .iter()
+        .find(|m| m.0 == org && m.1 == age)
+        .unwrap()
+        .2
 }
 
 fn of(report: &PurgeReport, org: OrgId) -> OrgPurge {
@@ -118,7 +123,9 @@ async fn purge_events(db: &TestDb, org: OrgId) -> Vec<serde_json::Value> {
 
 #[tokio::test]
 async fn purging_over_time_keeps_to_each_orgs_policy_and_audits_the_counts() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let t0 = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
     let (strict, default) = (new_org(&db, "strict").await, new_org(&db, "default").await);
     sqlx::query(
@@ -129,7 +136,9 @@ async fn purging_over_time_keeps_to_each_orgs_policy_and_audits_the_counts() {
     .execute(db.superuser())
     .await
     .unwrap();
-    let mut seeded = Seeded { messages: Vec::new() };
+    let mut seeded = Seeded {
+        messages: Vec::new(),
+    };
     seed_org(&db, strict, t0, &mut seeded).await;
     seed_org(&db, default, t0, &mut seeded).await;
     let open_case = add_case(&db, strict, message(&seeded, strict, 200), true).await;
@@ -152,14 +161,26 @@ async fn purging_over_time_keeps_to_each_orgs_policy_and_audits_the_counts() {
     // strict: 7 days raw, 3 months messages; the 200-day message has an open case
     let s = of(&first, strict);
     assert_eq!(
-        (s.messages_deleted, s.messages_held_for_open_case, s.assessments_deleted, s.cases_deleted),
+        (
+            s.messages_deleted,
+            s.messages_held_for_open_case,
+            s.assessments_deleted,
+            s.cases_deleted
+        ),
         (3, 1, 3, 1),
         "{s:?}"
     );
-    assert_eq!(s.raw_purged, 4, "10, 20, 40 and the held 200-day message: {s:?}");
+    assert_eq!(
+        s.raw_purged, 4,
+        "10, 20, 40 and the held 200-day message: {s:?}"
+    );
     // default: 30 days raw, 24 months messages, finished jobs after 30 days
     let d = of(&first, default);
-    assert_eq!((d.raw_purged, d.messages_deleted, d.jobs_deleted), (4, 1, 1), "{d:?}");
+    assert_eq!(
+        (d.raw_purged, d.messages_deleted, d.jobs_deleted),
+        (4, 1, 1),
+        "{d:?}"
+    );
     assert_policy_holds(&db, t0).await;
     let kept_jobs: Vec<String> = sqlx::query_scalar("select kind from job order by kind")
         .fetch_all(db.superuser())
@@ -192,8 +213,16 @@ async fn purging_over_time_keeps_to_each_orgs_policy_and_audits_the_counts() {
     // Act: three weeks on, younger raw bodies age out
     let later = t0 + Duration::days(21);
     let report = purge(&owner, later).await.unwrap();
-    assert_eq!(of(&report, strict).raw_purged, 2, "the 1- and 5-day messages");
-    assert_eq!(of(&report, default).raw_purged, 2, "the 10- and 20-day messages");
+    assert_eq!(
+        of(&report, strict).raw_purged,
+        2,
+        "the 1- and 5-day messages"
+    );
+    assert_eq!(
+        of(&report, default).raw_purged,
+        2,
+        "the 10- and 20-day messages"
+    );
     assert_policy_holds(&db, later).await;
 
     // Act: the case closes; far in the future everything but audit goes
@@ -205,25 +234,40 @@ async fn purging_over_time_keeps_to_each_orgs_policy_and_audits_the_counts() {
     let far = t0 + Duration::days(1200);
     let report = purge(&owner, far).await.unwrap();
     let s = of(&report, strict);
-    assert_eq!((s.messages_deleted, s.messages_held_for_open_case), (6, 0), "{s:?}");
-    assert!(s.audit_events_past_retention >= 1, "audit older than 1 year is reported: {s:?}");
+    assert_eq!(
+        (s.messages_deleted, s.messages_held_for_open_case),
+        (6, 0),
+        "{s:?}"
+    );
+    assert!(
+        s.audit_events_past_retention >= 1,
+        "audit older than 1 year is reported: {s:?}"
+    );
     assert_policy_holds(&db, far).await;
     let remaining: i64 = sqlx::query_scalar("select count(*) from message")
         .fetch_one(db.superuser())
         .await
         .unwrap();
     assert_eq!(remaining, 0);
-    assert_eq!(purge_events(&db, strict).await.len(), 3, "audit events are never purged");
+    assert_eq!(
+        purge_events(&db, strict).await.len(),
+        3,
+        "audit events are never purged"
+    );
     let reports = verify(&owner, None).await.unwrap();
-    assert!(reports.iter().all(|r| r.is_ok()), "{reports:?}");
+    assert!(reports.iter().all(VerifyReport::is_ok), "{reports:?}");
     assert_eq!(purge(&owner, far).await.unwrap().total_removed(), 0);
 }
 
 #[tokio::test]
 async fn an_org_without_settings_or_data_purges_nothing_and_writes_nothing() {
-    let Some(db) = TestDb::create().await else { return };
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
     let org = new_org(&db, "empty").await;
-    let report = purge(&owner(&db).await, OffsetDateTime::now_utc()).await.unwrap();
+    let report = purge(&owner(&db).await, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
     assert_eq!(report.orgs, [(org, OrgPurge::default())]);
     assert!(purge_events(&db, org).await.is_empty());
 }

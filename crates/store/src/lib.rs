@@ -7,6 +7,11 @@
 //! is built in one module, for the three privileged paths: [`migrate()`], the
 //! retention purge and break-glass administration.
 //!
+//! [`audit`] keeps the per-organisation hash-chained audit log (appended
+//! inside the caller's `TenantTx`, verified and checkpointed through the
+//! owner pool), [`queue`] the Postgres job queue, and [`retention`] the purge
+//! that enforces each organisation's retention settings.
+//!
 //! Queries are runtime-checked (`sqlx::query` with `&'static str` SQL), so the
 //! crate builds without a database; the integration tests cover every query.
 

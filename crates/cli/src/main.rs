@@ -4,6 +4,7 @@
 //! library crates, and turn results into output and exit codes. Errors are
 //! `anyhow` here and only here.
 
+mod audit_cmd;
 mod demo;
 mod dev;
 mod migrate;
@@ -26,6 +27,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Show Sentra working on the sample mailbox shipped in `examples/`.
     Demo(demo::DemoArgs),
+    /// Verify the audit log's hash chains, or sign a checkpoint of their heads.
+    Audit(audit_cmd::AuditArgs),
     /// Apply the database migrations (as the schema owner).
     Migrate(migrate::MigrateArgs),
     /// Developer tools (benchmark corpora).
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Dev(args) => dev::run(&args),
         Command::Migrate(args) => migrate::run(&args),
+        Command::Audit(args) => audit_cmd::run(&args),
         Command::Scan(args) => scan::run(&args, &pdf),
         Command::Demo(args) => demo::run(&args, &pdf),
         Command::PdfWorker => Ok(ExitCode::SUCCESS),

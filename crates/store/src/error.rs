@@ -62,6 +62,26 @@ pub enum StoreError {
         /// What is wrong, without secrets.
         reason: String,
     },
+    /// An organisation's audit chain is broken, so no checkpoint vouches for
+    /// it (run `sentra audit verify` for the details).
+    #[error("the audit chain of organisation {org} is broken at seq {seq}")]
+    AuditChainBroken {
+        /// The organisation.
+        org: uuid::Uuid,
+        /// The first bad sequence number.
+        seq: i64,
+    },
+    /// The job is no longer this worker's: its lease ran out and it was
+    /// claimed again, or it was cancelled. Roll back the job's transaction.
+    #[error("the job was claimed again or cancelled")]
+    JobLost,
+    /// A signed audit checkpoint is malformed, or its signature or key is
+    /// wrong.
+    #[error("audit checkpoint: {reason}")]
+    Checkpoint {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// Applying the embedded migrations failed.
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),

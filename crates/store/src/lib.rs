@@ -7,9 +7,15 @@
 //! is built in one module, for the three privileged paths: [`migrate()`], the
 //! retention purge and break-glass administration.
 //!
+//! [`audit`] keeps the per-organisation hash-chained audit log (appended
+//! inside the caller's `TenantTx`, verified and checkpointed through the
+//! owner pool), [`queue`] the Postgres job queue, and [`retention`] the purge
+//! that enforces each organisation's retention settings.
+//!
 //! Queries are runtime-checked (`sqlx::query` with `&'static str` SQL), so the
 //! crate builds without a database; the integration tests cover every query.
 
+pub mod audit;
 pub mod crypto;
 mod db;
 mod error;
@@ -17,7 +23,9 @@ pub mod ids;
 pub mod lint;
 pub mod migrate;
 mod owner;
+pub mod queue;
 pub mod repo;
+pub mod retention;
 mod tenant;
 #[cfg(feature = "testing")]
 pub mod testing;

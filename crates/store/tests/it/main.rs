@@ -1,10 +1,13 @@
 //! The store's integration tests: one binary, one module per concern. Each
 //! test gets its own migrated database (`sentra_store::testing::TestDb`).
 
+mod audit;
 mod catalog_lint;
 mod harness;
 mod policy_matrix;
 mod pool_reuse;
 mod privileged_surface;
+mod queue;
 mod repos;
+mod retention;
 mod support;

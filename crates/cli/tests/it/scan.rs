@@ -279,3 +279,23 @@ fn scan_with_vocalink_tables_marks_account_validity() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["extracted"]["bank_accounts"][0]["valid"], true);
 }
+
+#[test]
+fn demo_scans_the_shipped_sample_mailbox() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = sentra(&["demo"], &root);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("CRITICAL")
+            && text.contains("lookalike_domain")
+            && text.contains("executive_impersonation"),
+        "{text}"
+    );
+    assert!(text.contains("8 messages: 2 critical, 1 high"), "{text}");
+}

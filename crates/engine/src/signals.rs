@@ -311,6 +311,33 @@ pub(crate) fn collect(
     out
 }
 
+/// `bank_account_country_mismatch` for the accounts held outside the
+/// supplier's country (nothing when the supplier's country is unknown).
+fn country_signal(out: &mut Vec<Signal>, s: &crate::Supplier, accounts: &[&FoundAccount]) {
+    let Some(country) = &s.country else { return };
+    let foreign: Vec<String> = accounts
+        .iter()
+        .filter(|a| a.account.country() != country)
+        .map(|a| {
+            format!(
+                "{} is held in {}; {} is in {country}",
+                capitalised(&a.account.masked()),
+                a.account.country(),
+                s.name
+            )
+        })
+        .collect();
+    if !foreign.is_empty() {
+        push(
+            out,
+            SignalCode::BankAccountCountryMismatch,
+            RiskLevel::Medium,
+            format!("The account is in a different country from {}.", s.name),
+            foreign,
+        );
+    }
+}
+
 fn bank_signals(
     out: &mut Vec<Signal>,
     facts: &Facts,
@@ -354,29 +381,7 @@ fn bank_signals(
                     evidence,
                 );
             }
-            if let Some(country) = &s.country {
-                let foreign: Vec<String> = differing
-                    .iter()
-                    .filter(|a| a.account.country() != country)
-                    .map(|a| {
-                        format!(
-                            "{} is held in {}; {} is in {country}",
-                            capitalised(&a.account.masked()),
-                            a.account.country(),
-                            s.name
-                        )
-                    })
-                    .collect();
-                if !foreign.is_empty() {
-                    push(
-                        out,
-                        SignalCode::BankAccountCountryMismatch,
-                        RiskLevel::Medium,
-                        format!("The account is in a different country from {}.", s.name),
-                        foreign,
-                    );
-                }
-            }
+            country_signal(out, s, &differing);
         }
         _ if category != Category::Remittance => {
             let who = sup.map_or_else(|| "this sender".to_owned(), |s| s.name.clone());
@@ -389,28 +394,9 @@ fn bank_signals(
                 ),
                 facts.bank_accounts.iter().map(describe).collect(),
             );
-            if let Some(country) = sup.and_then(|s| s.country.as_ref()) {
-                let foreign: Vec<String> = facts
-                    .bank_accounts
-                    .iter()
-                    .filter(|a| a.account.country() != country)
-                    .map(|a| {
-                        format!(
-                            "{} is held in {}; supplier is in {country}",
-                            capitalised(&a.account.masked()),
-                            a.account.country()
-                        )
-                    })
-                    .collect();
-                if !foreign.is_empty() {
-                    push(
-                        out,
-                        SignalCode::BankAccountCountryMismatch,
-                        RiskLevel::Medium,
-                        format!("The account is in a different country from {who}."),
-                        foreign,
-                    );
-                }
+            if let Some(s) = sup {
+                let all: Vec<&FoundAccount> = facts.bank_accounts.iter().collect();
+                country_signal(out, s, &all);
             }
         }
         _ => {}

@@ -214,7 +214,7 @@ fn urgency_pressure_from_secrecy_language_but_not_from_a_disclaimer() {
 
 #[test]
 fn thread_hijack_for_a_new_party_in_a_known_thread_and_for_a_fake_reply() {
-    let first = email(APEX, GOOD_BODY).iter().copied().collect::<Vec<u8>>();
+    let first = email(APEX, GOOD_BODY);
     let first_id = String::from_utf8_lossy(&first)
         .lines()
         .find(|l| l.starts_with("Message-ID:"))

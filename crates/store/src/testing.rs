@@ -83,7 +83,7 @@ pub struct TestDb {
     superuser: OwnerPool,
     app: AppPool,
     // Last, so the pools above are dropped before the database goes.
-    _dropper: DropDatabase,
+    dropper: DropDatabase,
 }
 
 /// The migrated template this process clones test databases from.
@@ -236,11 +236,11 @@ impl TestDb {
         let app = AppPool::connect(&app_url, max).await?;
         Ok(Self {
             name,
-            _dropper: dropper,
             owner_url,
             app_url,
             superuser,
             app,
+            dropper,
         })
     }
 
@@ -272,7 +272,7 @@ impl TestDb {
 
     /// A superuser URL for this database (for tools such as `pg_dump`).
     pub fn superuser_url(&self) -> String {
-        with_database(&self._dropper.superuser_url, &self.name)
+        with_database(&self.dropper.superuser_url, &self.name)
     }
 
     /// A superuser pool on this database: bypasses row-level security, for

@@ -31,6 +31,9 @@ pub struct MailCredential {
     pub expires_at: Option<OffsetDateTime>,
 }
 
+/// id, provider tenant, ciphertext, expiry.
+type Row = (Uuid, Option<String>, Vec<u8>, Option<OffsetDateTime>);
+
 fn actor(tx: &TenantTx) -> &'static str {
     if tx.user().is_some() {
         "user"
@@ -112,7 +115,7 @@ pub async fn get(
     mailbox: MailboxId,
 ) -> Result<Option<MailCredential>, StoreError> {
     let org = tx.org();
-    let row: Option<(Uuid, Option<String>, Vec<u8>, Option<OffsetDateTime>)> = sqlx::query_as(
+    let row: Option<Row> = sqlx::query_as(
         "select id, provider_tenant_id, secret_enc, expires_at
          from mail_credential where mailbox_id = $1",
     )

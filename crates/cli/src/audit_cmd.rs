@@ -7,7 +7,9 @@
 //! organisation and the first bad sequence number), 2 on any other error.
 //! The checkpoint signing key is a base64 32-byte Ed25519 seed in
 //! `SENTRA_AUDIT_SIGNING_KEY`, an environment variable rather than a flag so
-//! it never appears in a process listing; it will come from the keyring.
+//! it never appears in a process listing; when that is not set, it is the
+//! keyring's `sign` entry (the key file named by `--key-file` /
+//! `SENTRA_KEY_FILE`, or `SENTRA_KEYS`).
 
 use anyhow::{Context as _, anyhow, bail};
 use base64ct::{Base64, Encoding};
@@ -15,6 +17,7 @@ use clap::{Args, Subcommand};
 use sentra_domain::OrgId;
 use sentra_store::OwnerPool;
 use sentra_store::audit::{self, VerifyReport};
+use sentra_store::crypto::{self, Keyring};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,8 +73,50 @@ struct CheckpointArgs {
     /// Print the public key for the signing key instead, for publishing.
     #[arg(long)]
     print_public_key: bool,
+    /// Where the signing key comes from when `SENTRA_AUDIT_SIGNING_KEY` is
+    /// not set: the keyring's `sign` entry.
+    #[command(flatten)]
+    keyring: crate::keys_cmd::KeyringArgs,
     #[command(flatten)]
     db: DbArgs,
+}
+
+/// The checkpoint signing key: a bare seed, or the keyring's `sign` entry.
+enum Signer {
+    Seed([u8; 32]),
+    Keyring(Box<Keyring>),
+}
+
+impl Signer {
+    /// The seed from `SENTRA_AUDIT_SIGNING_KEY` when it is set, otherwise the
+    /// keyring, which must hold a `sign` key.
+    fn load(seed: Option<&str>, args: &CheckpointArgs) -> anyhow::Result<Self> {
+        if seed.is_some_and(|s| !s.trim().is_empty()) {
+            return Ok(Self::Seed(signing_seed(seed)?));
+        }
+        let keys =
+            crate::keys_cmd::load_keyring(args.keyring.key_file.as_deref()).with_context(|| {
+                format!("{SIGNING_KEY_ENV} is not set, so the signing key comes from the keyring")
+            })?;
+        if !keys.has_signing_key() {
+            bail!("{SIGNING_KEY_ENV} is not set and the keyring has no `sign` entry");
+        }
+        Ok(Self::Keyring(Box::new(keys)))
+    }
+
+    fn public_key_base64(&self) -> anyhow::Result<String> {
+        Ok(match self {
+            Self::Seed(seed) => Base64::encode_string(&audit::public_key_for_seed(seed)),
+            Self::Keyring(keys) => crypto::public_key_base64(keys)?,
+        })
+    }
+
+    async fn checkpoint(&self, pool: &OwnerPool) -> Result<String, sentra_store::StoreError> {
+        match self {
+            Self::Seed(seed) => audit::checkpoint(pool, seed).await,
+            Self::Keyring(keys) => audit::checkpoint_with_keyring(pool, keys).await,
+        }
+    }
 }
 
 /// Runs `sentra audit`, printing to stdout.
@@ -90,9 +135,8 @@ fn execute(
     if let AuditCommand::Checkpoint(c) = &args.command
         && c.print_public_key
     {
-        let seed = signing_seed(signing_key)?;
-        let public = audit::public_key_for_seed(&seed);
-        writeln!(out, "{}", Base64::encode_string(&public))?;
+        let signer = Signer::load(signing_key, c)?;
+        writeln!(out, "{}", signer.public_key_base64()?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -103,9 +147,10 @@ fn execute(
         match &args.command {
             AuditCommand::Verify(v) => verify(v, out).await,
             AuditCommand::Checkpoint(c) => {
-                let seed = signing_seed(signing_key)?;
+                let signer = Signer::load(signing_key, c)?;
                 let pool = connect(&c.db).await?;
-                let note = audit::checkpoint(&pool, &seed)
+                let note = signer
+                    .checkpoint(&pool)
                     .await
                     .context("Failed to take a checkpoint")?;
                 pool.close().await;
@@ -117,6 +162,8 @@ fn execute(
 }
 
 async fn connect(db: &DbArgs) -> anyhow::Result<OwnerPool> {
+    // A reviewed owner-pool call site (security bar G1.5): verification reads
+    // every organisation's chain through the owner's scoped policies.
     // The URL holds a password: the error says what failed, never the URL.
     OwnerPool::connect(&db.database_url, 2)
         .await
@@ -257,6 +304,68 @@ mod tests {
         assert_eq!(code, ExitCode::SUCCESS);
         let key = decode32(out.trim(), "key").unwrap();
         assert_eq!(key, audit::public_key_for_seed(&[42; 32]));
+    }
+
+    #[test]
+    fn without_the_seed_variable_the_keyrings_sign_key_is_used() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys");
+        let text = crypto::generate_config().unwrap();
+        std::fs::write(&path, text.as_bytes()).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let file = path.to_string_lossy().into_owned();
+        let (code, out) = run_to_string(
+            &[
+                "audit",
+                "checkpoint",
+                "--print-public-key",
+                "--key-file",
+                &file,
+                "--database-url",
+                "unused",
+            ],
+            None,
+        );
+        assert_eq!(code, ExitCode::SUCCESS);
+        let keys = Keyring::parse(&text).unwrap();
+        assert_eq!(out.trim(), crypto::public_key_base64(&keys).unwrap());
+        // the seed variable, when set, wins
+        let (_, out) = run_to_string(
+            &[
+                "audit",
+                "checkpoint",
+                "--print-public-key",
+                "--key-file",
+                &file,
+                "--database-url",
+                "unused",
+            ],
+            Some(SEED_B64),
+        );
+        assert_eq!(
+            out.trim(),
+            Base64::encode_string(&audit::public_key_for_seed(&[42; 32]))
+        );
+        // a keyring without `sign` cannot sign
+        let unsigned: String = text
+            .lines()
+            .filter(|l| !l.starts_with("sign"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(&path, unsigned).unwrap();
+        let args = parse(&[
+            "audit",
+            "checkpoint",
+            "--key-file",
+            &file,
+            "--database-url",
+            "unused",
+        ]);
+        let err = execute(&args, None, &mut Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no `sign` entry"), "{err}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 mod audit_cmd;
 mod demo;
 mod dev;
+mod keys_cmd;
 mod migrate;
 mod scan;
 
@@ -29,6 +30,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Verify the audit log's hash chains, or sign a checkpoint of their heads.
     Audit(audit_cmd::AuditArgs),
+    /// Generate a key file, or re-encrypt every encrypted column under a new key.
+    Keys(keys_cmd::KeysArgs),
     /// Apply the database migrations (as the schema owner).
     Migrate(migrate::MigrateArgs),
     /// Developer tools (benchmark corpora).
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Dev(args) => dev::run(&args),
         Command::Migrate(args) => migrate::run(&args),
         Command::Audit(args) => audit_cmd::run(&args),
+        Command::Keys(args) => keys_cmd::run(&args),
         Command::Scan(args) => scan::run(&args, &pdf),
         Command::Demo(args) => demo::run(&args, &pdf),
         Command::PdfWorker => Ok(ExitCode::SUCCESS),

@@ -10,7 +10,6 @@
 //! cargo run --release -p sentra-store --example audit_bench [events] [orgs]
 //! ```
 
-use sentra_store::OwnerPool;
 use sentra_store::audit::{AuditEvent, GENESIS_HASH, chain_hash, checkpoint, format_at, verify};
 use sentra_store::testing::TestDb;
 use sqlx::types::Json;
@@ -124,9 +123,7 @@ async fn main() {
         load.elapsed().as_secs_f64()
     );
 
-    let owner = OwnerPool::connect(db.owner_url(), 2)
-        .await
-        .expect("owner pool");
+    let owner = db.owner_pool(2).await.expect("owner pool");
     let started = Instant::now();
     let reports = verify(&owner, None).await.expect("verify");
     let took = started.elapsed().as_secs_f64();

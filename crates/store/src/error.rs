@@ -82,6 +82,17 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// An encrypted column could not be encrypted or decrypted: the
+    /// ciphertext was moved from another row, column or organisation, was
+    /// tampered with, or names a key the keyring does not hold.
+    #[error("cannot encrypt or decrypt {what}")]
+    Crypto {
+        /// Which column (`"supplier_bank_account.ciphertext"`, …).
+        what: &'static str,
+        /// Why (never carries key material or plaintext).
+        #[source]
+        source: crate::crypto::CryptoError,
+    },
     /// Applying the embedded migrations failed.
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),

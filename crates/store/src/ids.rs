@@ -1,5 +1,6 @@
 //! Typed ids for the store's own records (mailboxes, messages, assessments,
-//! cases). `OrgId`, `UserId` and `SupplierId` come from `sentra-domain`.
+//! cases, bank accounts, mail credentials). `OrgId`, `UserId` and
+//! `SupplierId` come from `sentra-domain`.
 
 use std::fmt;
 use uuid::Uuid;
@@ -44,4 +45,12 @@ id_type!(
 id_type!(
     /// A fraud case opened for one message.
     CaseId
+);
+id_type!(
+    /// One bank account of a supplier.
+    BankAccountId
+);
+id_type!(
+    /// The stored (encrypted) credential of one mailbox.
+    MailCredentialId
 );

@@ -2,8 +2,8 @@
 //! schema owner (or, in tests, the superuser).
 //!
 //! The owner can change the schema, grants and policies, so every use is a
-//! privileged path. Only three exist: migrations, the retention purge and
-//! break-glass administration (security bar G1.5). Note that forced row-level
+//! privileged path: migrations, the retention purge, key rotation, audit
+//! verification and break-glass administration (security bar G1.5). Note that forced row-level
 //! security applies to the owner too and the tenant policies name only
 //! `sentra_app`: as the owner, tenant tables look empty (default deny) unless
 //! a migration gives the owner a narrowly scoped policy of its own, as

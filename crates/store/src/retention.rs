@@ -14,8 +14,8 @@
 //!
 //! # Privilege, atomicity, idempotence
 //!
-//! The purge is one of the three uses of the owner pool (with migrations and
-//! break-glass administration). The owner is subject to forced row-level
+//! The purge is one of the few uses of the owner pool (with migrations, key
+//! rotation, audit verification and break-glass administration). The owner is subject to forced row-level
 //! security too; the purge works one organisation per transaction with
 //! `app.org_id` set, through owner policies (migration `0012`) that reach only
 //! that organisation. Each organisation's deletions and its `retention.purge`

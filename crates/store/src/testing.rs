@@ -83,7 +83,7 @@ pub struct TestDb {
     superuser: OwnerPool,
     app: AppPool,
     // Last, so the pools above are dropped before the database goes.
-    _dropper: DropDatabase,
+    dropper: DropDatabase,
 }
 
 /// The migrated template this process clones test databases from.
@@ -236,11 +236,11 @@ impl TestDb {
         let app = AppPool::connect(&app_url, max).await?;
         Ok(Self {
             name,
-            _dropper: dropper,
             owner_url,
             app_url,
             superuser,
             app,
+            dropper,
         })
     }
 
@@ -262,6 +262,17 @@ impl TestDb {
     /// A URL for the schema owner `sentra_owner` on this database.
     pub fn owner_url(&self) -> &str {
         &self.owner_url
+    }
+
+    /// A new pool connected as the schema owner on this database, for tests
+    /// and benchmarks of the privileged paths (verify, purge, rotation).
+    pub async fn owner_pool(&self, max_connections: u32) -> Result<OwnerPool, StoreError> {
+        OwnerPool::connect(&self.owner_url, max_connections).await
+    }
+
+    /// A superuser URL for this database (for tools such as `pg_dump`).
+    pub fn superuser_url(&self) -> String {
+        with_database(&self.dropper.superuser_url, &self.name)
     }
 
     /// A superuser pool on this database: bypasses row-level security, for
@@ -343,6 +354,22 @@ async fn ensure_role(superuser: &OwnerPool, role: &str, password: &str) -> Resul
     Ok(())
 }
 
+/// `url` with its database (the path) replaced by `database`, query kept.
+fn with_database(url: &str, database: &str) -> String {
+    let (main, query) = url
+        .split_once('?')
+        .map_or((url, None), |(m, q)| (m, Some(q)));
+    let authority_start = main.find("://").map_or(0, |i| i + 3);
+    let base = match main[authority_start..].find('/') {
+        Some(slash) => &main[..authority_start + slash],
+        None => main,
+    };
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
 /// A URL for `user` on `database` at the same server as `base`.
 fn role_url(base: &PgConnectOptions, user: &str, password: &str, database: &str) -> String {
     let host = base.get_host();
@@ -353,5 +380,26 @@ fn role_url(base: &PgConnectOptions, user: &str, password: &str, database: &str)
         format!("postgres://{user}:{password}@[{host}]:{port}/{database}")
     } else {
         format!("postgres://{user}:{password}@{host}:{port}/{database}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn the_database_of_a_url_is_replaced_and_the_rest_kept() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h:5432", "t1"),
+            "postgres://u:p@h:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/db?sslmode=disable&host=/run", "t1"),
+            "postgres://u@h/t1?sslmode=disable&host=/run"
+        );
     }
 }

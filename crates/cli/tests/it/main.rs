@@ -6,3 +6,5 @@ mod corpus;
 mod pdf;
 // `sentra scan`'s contract: options, JSON shape, exit codes.
 mod scan;
+// `sentra migrate`, `audit verify` and `keys rotate` against a real Postgres.
+mod store_cli;

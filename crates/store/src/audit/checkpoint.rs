@@ -16,13 +16,14 @@
 //!
 //! followed by a blank line and a C2SP signed-note signature line
 //! (`— sentra <base64(key hash ‖ signature)>`), byte-compatible with the
-//! store's crypto module, which will supply the key from the keyring instead
-//! of a bare seed.
+//! store's crypto module: [`checkpoint`] signs with a bare seed,
+//! [`checkpoint_with_keyring`] with the keyring's `sign` key.
 
 use super::verify::{
     BreakKind, ChainBreak, VerifyReport, all_orgs, begin_org_snapshot, verify_org,
 };
 use super::{format_at, hex, unhex32};
+use crate::crypto::{self, Keyring};
 use crate::{OwnerPool, StoreError};
 use base64ct::{Base64, Encoding};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
@@ -55,6 +56,28 @@ pub struct CheckpointHead {
 /// ([`StoreError::AuditChainBroken`]) when any chain is broken: a checkpoint
 /// must never vouch for a tampered chain.
 pub async fn checkpoint(pool: &OwnerPool, signing_seed: &[u8; 32]) -> Result<String, StoreError> {
+    sign_note(signing_seed, &verified_body(pool).await?)
+}
+
+/// [`checkpoint`] signed with the keyring's `sign` key (the same signed-note
+/// format, verified by [`verify_note`] with that key's public half).
+pub async fn checkpoint_with_keyring(
+    pool: &OwnerPool,
+    keys: &Keyring,
+) -> Result<String, StoreError> {
+    if !keys.has_signing_key() {
+        return Err(StoreError::Checkpoint {
+            reason: "the keyring has no `sign` key",
+        });
+    }
+    let body = verified_body(pool).await?;
+    crypto::sign_checkpoint(keys, &body).map_err(|_| StoreError::Checkpoint {
+        reason: "the body is empty or has blank lines or control characters",
+    })
+}
+
+/// Verifies every chain and returns the checkpoint body of their heads, now.
+async fn verified_body(pool: &OwnerPool) -> Result<String, StoreError> {
     let reports = super::verify(pool, None).await?;
     let mut heads = Vec::new();
     for report in reports {
@@ -73,8 +96,7 @@ pub async fn checkpoint(pool: &OwnerPool, signing_seed: &[u8; 32]) -> Result<Str
         }
     }
     let now = time::OffsetDateTime::now_utc();
-    let body = checkpoint_body(&heads, &format_at(now)?);
-    sign_note(signing_seed, &body)
+    Ok(checkpoint_body(&heads, &format_at(now)?))
 }
 
 /// Checks every chain, and each organisation the checkpoint names against

@@ -58,8 +58,8 @@ mod verify;
 
 pub use canonical::{HASH_DOMAIN, canonical_json, chain_hash, format_at};
 pub use checkpoint::{
-    CheckpointHead, checkpoint, parse_checkpoint, public_key_for_seed, sign_note,
-    verify_against_checkpoint, verify_note,
+    CheckpointHead, checkpoint, checkpoint_with_keyring, parse_checkpoint, public_key_for_seed,
+    sign_note, verify_against_checkpoint, verify_note,
 };
 pub use verify::{BreakKind, ChainBreak, VerifyReport, verify};
 

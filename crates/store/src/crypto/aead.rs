@@ -32,9 +32,9 @@ const MAX_KEY_ID_LEN: usize = 16;
 /// Where an encrypted value lives; the ciphertext decrypts only here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FieldContext {
-    /// Table name, e.g. `"supplier_bank_accounts"`. Must not contain `:`.
+    /// Table name, e.g. `"supplier_bank_account"`. Must not contain `:`.
     pub table: &'static str,
-    /// Column name, e.g. `"account_enc"`. Must not contain `:`.
+    /// Column name, e.g. `"ciphertext"`. Must not contain `:`.
     pub column: &'static str,
     /// The owning organisation.
     pub org: OrgId,

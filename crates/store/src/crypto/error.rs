@@ -105,7 +105,7 @@ pub enum KeyringError {
 }
 
 /// Why encrypting, decrypting, signing or verifying failed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CryptoError {
     /// The bytes are not a Sentra v1 ciphertext at all.

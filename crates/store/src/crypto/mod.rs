@@ -34,6 +34,9 @@ pub use blind::{BANK_ACCOUNT, BlindIndex, bank_account_index, blind_index};
 pub use error::{CryptoError, KeyringError};
 pub use keyring::{KeyId, Keyring, generate_config, permissions_too_open};
 pub use mask::masked_display;
+/// Secrets handed out by repositories (tokens) are wrapped so they are wiped
+/// on drop and never printed by `Debug`.
+pub use secrecy::{ExposeSecret, SecretString};
 pub use signing::{
     CheckpointPublicKey, checkpoint_public_key, public_key_base64, sign_checkpoint,
     verify_checkpoint,

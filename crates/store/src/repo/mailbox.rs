@@ -1,5 +1,6 @@
 //! Mailboxes the organisation connected. Only creation and lookup so far;
-//! sync state and credentials arrive with the mail-source crates.
+//! sync state arrives with the mail-source crates, and credentials are in
+//! [`super::mail_credential`].
 
 use crate::ids::MailboxId;
 use crate::{StoreError, TenantTx};

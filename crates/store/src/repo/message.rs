@@ -1,9 +1,15 @@
-//! Stored emails. The raw MIME arrives already encrypted (the caller holds
-//! the keys); this module stores and returns the ciphertext untouched.
+//! Stored emails. The raw MIME is kept only encrypted
+//! ([`keys::MESSAGE_RAW_MIME`], bound to the organisation and the message's
+//! row id) and only until the retention purge removes it; everything else
+//! about a message is metadata in clear.
 
+use crate::crypto::{self, Keyring};
 use crate::ids::{MailboxId, MessageId};
+use crate::keys;
 use crate::{StoreError, TenantTx};
 use time::OffsetDateTime;
+use uuid::Uuid;
+use zeroize::Zeroizing;
 
 /// A message as sync found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,8 +28,9 @@ pub struct NewMessage {
     pub from_domain: Option<String>,
     /// The subject line.
     pub subject: Option<String>,
-    /// The raw MIME, encrypted; `None` when it is not kept.
-    pub raw_mime_enc: Option<Vec<u8>>,
+    /// The raw MIME, in clear: [`insert`] encrypts it. `None` when it is not
+    /// kept (mail that is not about payments keeps none).
+    pub raw_mime: Option<Vec<u8>>,
 }
 
 /// What [`insert`] did.
@@ -94,18 +101,38 @@ fn from_row(row: Row) -> MessageSummary {
     }
 }
 
-/// Stores a message once per mailbox: seeing the same provider id again is
-/// [`Inserted::Existing`], not an error, so sync can be retried freely. A
-/// mailbox of another organisation is [`StoreError::NotFound`].
-pub async fn insert(tx: &mut TenantTx, m: &NewMessage) -> Result<Inserted, StoreError> {
+/// Stores a message once per mailbox, encrypting its raw MIME: seeing the
+/// same provider id again is [`Inserted::Existing`], not an error, so sync can
+/// be retried freely (the stored message is left as it was). A mailbox of
+/// another organisation is [`StoreError::NotFound`].
+pub async fn insert(
+    tx: &mut TenantTx,
+    keys: &Keyring,
+    m: &NewMessage,
+) -> Result<Inserted, StoreError> {
+    let org = tx.org();
+    // The ciphertext is bound to the row id, so the id is chosen here.
+    let id = Uuid::new_v4();
+    let raw = match &m.raw_mime {
+        Some(raw) => Some(
+            crypto::encrypt(keys, &keys::MESSAGE_RAW_MIME.context(org, id), raw).map_err(
+                |source| StoreError::Crypto {
+                    what: keys::MESSAGE_RAW_MIME.qualified,
+                    source,
+                },
+            )?,
+        ),
+        None => None,
+    };
     let new: Option<uuid::Uuid> = sqlx::query_scalar(
-        "insert into message (org_id, mailbox_id, provider_message_id, internet_message_id,
+        "insert into message (org_id, id, mailbox_id, provider_message_id, internet_message_id,
                               received_at, from_address, from_domain, subject, raw_mime)
-         values ($1, $2, $3, $4, $5, $6, lower($7), $8, $9)
+         values ($1, $2, $3, $4, $5, $6, $7, lower($8), $9, $10)
          on conflict (org_id, mailbox_id, provider_message_id) do nothing
          returning id",
     )
-    .bind(tx.org().as_uuid())
+    .bind(org.as_uuid())
+    .bind(id)
     .bind(m.mailbox_id.as_uuid())
     .bind(&m.provider_message_id)
     .bind(m.internet_message_id.as_deref())
@@ -113,7 +140,7 @@ pub async fn insert(tx: &mut TenantTx, m: &NewMessage) -> Result<Inserted, Store
     .bind(m.from_address.as_deref())
     .bind(m.from_domain.as_deref())
     .bind(m.subject.as_deref())
-    .bind(m.raw_mime_enc.as_deref())
+    .bind(raw.as_deref())
     .fetch_optional(tx.conn())
     .await
     .map_err(|e| super::reference(e.into(), "mailbox"))?;
@@ -145,14 +172,33 @@ pub async fn get(tx: &mut TenantTx, id: MessageId) -> Result<MessageSummary, Sto
     Ok(from_row(super::found(row, "message")?))
 }
 
-/// The encrypted raw MIME, or `None` once purged or when never kept.
-pub async fn raw_mime(tx: &mut TenantTx, id: MessageId) -> Result<Option<Vec<u8>>, StoreError> {
+/// The raw MIME, decrypted, or `None` once purged or when never kept. Fails
+/// with [`StoreError::Crypto`] when the ciphertext was moved from another
+/// row, column or organisation, or tampered with.
+pub async fn raw_mime(
+    tx: &mut TenantTx,
+    keys: &Keyring,
+    id: MessageId,
+) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+    let org = tx.org();
     let row: Option<(Option<Vec<u8>>,)> =
         sqlx::query_as("select raw_mime from message where id = $1")
             .bind(id.as_uuid())
             .fetch_optional(tx.conn())
             .await?;
-    Ok(super::found(row, "message")?.0)
+    let Some(ciphertext) = super::found(row, "message")?.0 else {
+        return Ok(None);
+    };
+    crypto::decrypt(
+        keys,
+        &keys::MESSAGE_RAW_MIME.context(org, id.as_uuid()),
+        &ciphertext,
+    )
+    .map(Some)
+    .map_err(|source| StoreError::Crypto {
+        what: keys::MESSAGE_RAW_MIME.qualified,
+        source,
+    })
 }
 
 /// The most recently received messages, newest first, at most `limit`.

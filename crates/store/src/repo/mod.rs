@@ -9,7 +9,9 @@
 //! `with check` policies refuse anything else.
 
 pub mod assessment;
+pub mod bank_account;
 pub mod case;
+pub mod mail_credential;
 pub mod mailbox;
 pub mod message;
 pub mod organisation;

@@ -1,5 +1,5 @@
-//! Suppliers: the organisation's directory of people it pays. Bank accounts
-//! and change requests hang off a supplier and arrive with the crypto module.
+//! Suppliers: the organisation's directory of people it pays. Their bank
+//! accounts are in [`super::bank_account`].
 
 use crate::{StoreError, TenantTx};
 use sentra_domain::SupplierId;

@@ -3,7 +3,9 @@
 
 mod audit;
 mod catalog_lint;
+mod encryption;
 mod harness;
+mod keys;
 mod policy_matrix;
 mod pool_reuse;
 mod privileged_surface;

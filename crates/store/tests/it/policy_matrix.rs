@@ -1,13 +1,38 @@
 //! The policy matrix (security bar G1.2): for every tenant table, found from
 //! the catalog so a new table cannot be forgotten, `sentra_app` may select,
 //! insert, update and delete its own organisation's rows and nothing in
-//! another organisation's or without one. A mutation test then breaks each
-//! policy in turn (drop it, or make it `true`) and checks the matrix notices.
+//! another organisation's or without one. Append-only tables (the audit log)
+//! are in the matrix too, with their own expected outcome: own-organisation
+//! select and insert succeed, and update, delete and truncate are refused in
+//! every context, the own organisation included. A mutation test then breaks
+//! each policy in turn (drop it, or make it `true`), and grants the missing
+//! privileges on append-only tables, and checks the matrix notices.
 
 use sentra_store::AppPool;
 use sentra_store::testing::TestDb;
 use sqlx::{AssertSqlSafe, Connection, PgPool};
 use std::collections::BTreeMap;
+
+/// What `sentra_app` may do with its own organisation's rows of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Select, insert, update and delete, through one policy per command.
+    ReadWrite,
+    /// Select and insert only. There are no update or delete policies and no
+    /// such privileges: update, delete and truncate fail with "permission
+    /// denied" (42501) in every context, the own organisation included.
+    AppendOnly,
+}
+
+impl Access {
+    /// The commands that have a `sentra_app` policy.
+    fn policy_commands(self) -> &'static [&'static str] {
+        match self {
+            Self::ReadWrite => &["select", "insert", "update", "delete"],
+            Self::AppendOnly => &["select", "insert"],
+        }
+    }
+}
 
 /// How to insert one row of a table as its organisation. Placeholders:
 /// `{org}`, `{user}` (a member), `{newuser}` (a fresh user), `{rand}`, and
@@ -18,6 +43,7 @@ struct TableSpec {
     /// Runs before the own-organisation insert (in the same, rolled-back
     /// transaction) where a one-per-organisation key would otherwise clash.
     prelude: Option<&'static str>,
+    access: Access,
 }
 
 /// In dependency order: parents before children.
@@ -26,84 +52,115 @@ const SPECS: &[TableSpec] = &[
         table: "membership",
         insert: "insert into membership (org_id, user_id, role) values ('{org}', '{newuser}', 'viewer') returning id",
         prelude: None,
+        access: Access::ReadWrite,
     },
     TableSpec {
         table: "org_settings",
         insert: "insert into org_settings (org_id) values ('{org}') returning id",
         prelude: Some("delete from org_settings where org_id = '{org}'"),
+        access: Access::ReadWrite,
     },
     TableSpec {
         table: "supplier",
         insert: "insert into supplier (org_id, name) values ('{org}', 'Canary {rand}') returning id",
         prelude: None,
+        access: Access::ReadWrite,
     },
     TableSpec {
         table: "supplier_bank_account",
         insert: "insert into supplier_bank_account (org_id, supplier_id, scheme, masked, ciphertext, blind_index, bi_key_id)
                  values ('{org}', '{supplier}', 'uk', '****0001', '\\x01', convert_to('{rand}', 'utf8'), 'k1') returning id",
         prelude: None,
+        access: Access::ReadWrite,
     },
     TableSpec {
         table: "supplier_change",
         insert: "insert into supplier_change (org_id, supplier_id, kind, proposed, proposed_by)
                  values ('{org}', '{supplier}', 'phone', jsonb_build_object(), '{user}') returning id",
         prelude: None,
+        access: Access::ReadWrite,
     },
     TableSpec {
         table: "mailbox",
         insert: "insert into mailbox (org_id, provider, address) values ('{org}', 'm365', 'box-{rand}@example.test') returning id",
         prelude: None,
+        access: Access::ReadWrite,
     },
     TableSpec {
         table: "mail_credential",
         insert: "insert into mail_credential (org_id, mailbox_id, secret_enc) values ('{org}', '{mailbox}', '\\x01') returning id",
         prelude: Some("delete from mail_credential where org_id = '{org}'"),
+        access: Access::ReadWrite,
     },
     TableSpec {
         table: "message",
         insert: "insert into message (org_id, mailbox_id, provider_message_id, received_at)
                  values ('{org}', '{mailbox}', 'pm-{rand}', now()) returning id",
         prelude: None,
+        access: Access::ReadWrite,
     },
     TableSpec {
         table: "assessment",
         insert: "insert into assessment (org_id, message_id, engine_version, category, risk_level, risk_score)
                  values ('{org}', '{message}', 'v-{rand}', 'invoice', 'high', 80) returning id",
         prelude: None,
+        access: Access::ReadWrite,
     },
     TableSpec {
         table: "fraud_case",
         insert: "insert into fraud_case (org_id, message_id, risk_level) values ('{org}', '{message}', 'high') returning id",
         prelude: Some("delete from fraud_case where org_id = '{org}'"),
+        access: Access::ReadWrite,
     },
     TableSpec {
         table: "verification",
         insert: "insert into verification (org_id, case_id, method, outcome, performed_by)
                  values ('{org}', '{fraud_case}', 'call_back', 'no_answer', '{user}') returning id",
         prelude: None,
+        access: Access::ReadWrite,
     },
     TableSpec {
         table: "invoice",
         insert: "insert into invoice (org_id, supplier_id, message_id, number)
                  values ('{org}', '{supplier}', '{message}', 'INV-{rand}') returning id",
         prelude: None,
+        access: Access::ReadWrite,
     },
     TableSpec {
         table: "alert_channel",
         insert: "insert into alert_channel (org_id, kind, name, target_enc) values ('{org}', 'slack', 'Ops', '\\x01') returning id",
         prelude: None,
+        access: Access::ReadWrite,
     },
     TableSpec {
         table: "alert",
         insert: "insert into alert (org_id, case_id, channel_id, kind)
                  values ('{org}', '{fraud_case}', '{alert_channel}', 'case_opened') returning id",
         prelude: Some("delete from alert where org_id = '{org}'"),
+        access: Access::ReadWrite,
     },
     TableSpec {
         table: "feedback",
         insert: "insert into feedback (org_id, message_id, assessment_id, user_id, verdict)
                  values ('{org}', '{message}', '{assessment}', '{user}', 'correct') returning id",
         prelude: None,
+        access: Access::ReadWrite,
+    },
+    TableSpec {
+        table: "job",
+        insert: "insert into job (org_id, kind, dedupe_key) values ('{org}', 'matrix.test', 'k-{rand}') returning id",
+        prelude: None,
+        access: Access::ReadWrite,
+    },
+    TableSpec {
+        // The hashes are placeholders: the matrix is about who may write a
+        // row, not whether the chain verifies (tests/it/audit.rs).
+        table: "audit_event",
+        insert: "insert into audit_event (org_id, seq, id, at, actor, action, prev_hash, hash)
+                 values ('{org}', (select coalesce(max(seq), 0) + 1 from audit_event where org_id = '{org}'),
+                         gen_random_uuid(), now(), 'system:test', 'matrix.insert', '\\x00', '\\x00') returning id",
+        prelude: None,
+        access: Access::AppendOnly,
     },
 ];
 
@@ -339,6 +396,11 @@ async fn check_table(db: &TestDb, spec: &TableSpec, a: &Org, b: &Org) -> Vec<Str
         );
     }
 
+    if spec.access == Access::AppendOnly {
+        failures.extend(check_append_only(app, t, a_row, a, b).await);
+        return failures;
+    }
+
     // update. In the foreign contexts also unconditionally: a `where` clause
     // makes the select policy apply as well, which would hide a broken update
     // or delete policy. B may touch exactly its own rows; no context, none.
@@ -400,6 +462,38 @@ async fn check_table(db: &TestDb, spec: &TableSpec, a: &Org, b: &Org) -> Vec<Str
     failures
 }
 
+/// Update, delete and truncate of an append-only table are refused by
+/// privilege in every context, the own organisation's included, and so is
+/// moving a row to another organisation.
+async fn check_append_only(
+    app: &AppPool,
+    t: &str,
+    a_row: uuid::Uuid,
+    a: &Org,
+    b: &Org,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    let statements = [
+        format!("update {t} set action = 'x' where id = '{a_row}'"),
+        format!("update {t} set action = 'x'"),
+        format!("update {t} set org_id = '{}' where id = '{a_row}'", b.id),
+        format!("delete from {t} where id = '{a_row}'"),
+        format!("delete from {t}"),
+        format!("truncate {t}"),
+    ];
+    for ctx in [Ctx::Org(a.id), Ctx::Org(b.id), Ctx::Empty, Ctx::Unset] {
+        for sql in &statements {
+            let r = run(app, ctx, None, sql, false).await;
+            if !is_rls_refusal(&r) {
+                failures.push(format!(
+                    "{t}: `{sql}` with {ctx:?} -> {r:?}, expected permission denied"
+                ));
+            }
+        }
+    }
+    failures
+}
+
 #[tokio::test]
 async fn every_tenant_table_has_a_matrix_entry() {
     let Some(db) = TestDb::create().await else {
@@ -451,7 +545,41 @@ async fn breaking_any_policy_is_caught_by_the_matrix() {
     let mut survivors = Vec::new();
     for spec in SPECS {
         let t = spec.table;
-        for cmd in ["select", "insert", "update", "delete"] {
+        // The policies the mutations break are exactly the ones the access
+        // kind says exist: a stray permissive policy is a finding too.
+        let mut present: Vec<String> = sqlx::query_scalar(
+            "select lower(cmd) from pg_policies
+             where schemaname = 'public' and tablename = $1 and 'sentra_app' = any(roles)",
+        )
+        .bind(t)
+        .fetch_all(su)
+        .await
+        .unwrap();
+        present.sort();
+        let mut expected: Vec<&str> = spec.access.policy_commands().to_vec();
+        expected.sort_unstable();
+        assert_eq!(present, expected, "{t}: sentra_app policies");
+        if spec.access == Access::AppendOnly {
+            // Granting the missing privileges back must not go unnoticed.
+            for privilege in ["update", "delete", "truncate"] {
+                sqlx::raw_sql(AssertSqlSafe(format!(
+                    "grant {privilege} on {t} to sentra_app"
+                )))
+                .execute(su)
+                .await
+                .unwrap();
+                if check_table(&db, spec, &a, &b).await.is_empty() {
+                    survivors.push(format!("{t}: grant {privilege}"));
+                }
+                sqlx::raw_sql(AssertSqlSafe(format!(
+                    "revoke {privilege} on {t} from sentra_app"
+                )))
+                .execute(su)
+                .await
+                .unwrap();
+            }
+        }
+        for &cmd in spec.access.policy_commands() {
             for mutant in ["dropped", "true"] {
                 let mut mutate = format!("drop policy {t}_{cmd} on {t};");
                 if mutant == "true" {

@@ -7,12 +7,23 @@ use std::path::{Path, PathBuf};
 /// Files (relative to `crates/`) allowed to build a connection pool.
 const POOL_BUILDERS: &[&str] = &["store/src/owner.rs", "store/src/db.rs"];
 
-/// Files allowed to open the owner pool, and why.
+/// Files allowed to open the owner pool, and why. Library code that works
+/// as the owner (the retention purge, key rotation, audit verification)
+/// takes an `&OwnerPool` from its caller rather than opening one, so only
+/// the entry points that start a privileged path are listed.
 const OWNER_CALL_SITES: &[&str] = &[
-    // migrations
+    // `sentra migrate`: migrations must run as the schema owner.
     "store/src/migrate.rs",
-    // per-test databases (feature `testing` only)
+    // Per-test databases (feature `testing` only): creates and drops them as
+    // the superuser, and hands tests and the audit benchmark an owner pool
+    // (`TestDb::owner_pool`), so they need no call site of their own.
     "store/src/testing.rs",
+    // `sentra audit verify | checkpoint`: verification reads every
+    // organisation's chain, which only the owner's scoped policies allow.
+    "cli/src/audit_cmd.rs",
+    // `sentra keys rotate`: re-encrypts every organisation's ciphertexts
+    // through the owner's scoped policies (migration 0013).
+    "cli/src/keys_cmd.rs",
 ];
 
 const POOL_PATTERNS: &[&str] = &[

@@ -3,6 +3,7 @@
 
 use crate::support;
 use sentra_domain::{Category, RiskLevel, Role, SupplierId};
+use sentra_store::crypto::Keyring;
 use sentra_store::ids::{CaseId, MessageId};
 use sentra_store::repo::assessment::{self, NewAssessment};
 use sentra_store::repo::case::{self, CaseStatus};
@@ -22,6 +23,12 @@ fn apex() -> SupplierFields {
     }
 }
 
+/// One keyring for the whole test binary, as a process would have.
+fn keys() -> &'static Keyring {
+    static KEYS: std::sync::OnceLock<Keyring> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| Keyring::generate_insecure_dev().unwrap())
+}
+
 fn new_message(mailbox: sentra_store::ids::MailboxId, provider_id: &str) -> NewMessage {
     NewMessage {
         mailbox_id: mailbox,
@@ -31,7 +38,7 @@ fn new_message(mailbox: sentra_store::ids::MailboxId, provider_id: &str) -> NewM
         from_address: Some("accounts@apexscaffolding.co.uk".to_owned()),
         from_domain: Some("ApexScaffolding.co.uk".to_owned()),
         subject: Some("Invoice 4471".to_owned()),
-        raw_mime_enc: Some(vec![1, 2, 3, 4]),
+        raw_mime: Some(b"From: a@b\r\n\r\nhello".to_vec()),
     }
 }
 
@@ -277,7 +284,7 @@ async fn a_composite_foreign_key_refuses_a_link_to_another_organisations_supplie
 }
 
 #[tokio::test]
-async fn messages_are_stored_once_per_mailbox_and_keep_their_ciphertext() {
+async fn messages_are_stored_once_per_mailbox_and_their_raw_mime_decrypts() {
     let Some(db) = TestDb::create().await else {
         return;
     };
@@ -286,29 +293,38 @@ async fn messages_are_stored_once_per_mailbox_and_keep_their_ciphertext() {
     let mailbox = support::mailbox(pool, org, owner).await;
     let mut tx = support::tx(pool, org, owner).await;
 
-    let first = message::insert(&mut tx, &new_message(mailbox, "AAMk-1"))
+    let first = message::insert(&mut tx, keys(), &new_message(mailbox, "AAMk-1"))
         .await
         .unwrap();
     let Inserted::New(id) = first else {
         panic!("{first:?}")
     };
-    let again = message::insert(&mut tx, &new_message(mailbox, "AAMk-1"))
+    let again = message::insert(&mut tx, keys(), &new_message(mailbox, "AAMk-1"))
         .await
         .unwrap();
     assert_eq!(again, Inserted::Existing(id));
     let mut later = new_message(mailbox, "AAMk-2");
     later.received_at = datetime!(2026-03-03 10:00 UTC);
-    later.raw_mime_enc = None;
-    let second = message::insert(&mut tx, &later).await.unwrap().id();
+    later.raw_mime = None;
+    let second = message::insert(&mut tx, keys(), &later).await.unwrap().id();
 
     let got = message::get(&mut tx, id).await.unwrap();
     assert!(got.has_raw);
     assert_eq!(got.subject.as_deref(), Some("Invoice 4471"));
     assert_eq!(
-        message::raw_mime(&mut tx, id).await.unwrap(),
-        Some(vec![1, 2, 3, 4])
+        message::raw_mime(&mut tx, keys(), id)
+            .await
+            .unwrap()
+            .as_deref()
+            .map(Vec::as_slice),
+        Some(b"From: a@b\r\n\r\nhello".as_slice())
     );
-    assert_eq!(message::raw_mime(&mut tx, second).await.unwrap(), None);
+    assert!(
+        message::raw_mime(&mut tx, keys(), second)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let ids: Vec<_> = message::list_recent(&mut tx, 10)
         .await
         .unwrap()
@@ -333,7 +349,7 @@ async fn a_message_cannot_be_filed_under_another_organisations_mailbox() {
     let (b, owner_b) = support::org(pool, "B").await;
     let theirs = support::mailbox(pool, b, owner_b).await;
     let mut tx = support::tx(pool, a, owner_a).await;
-    let err = message::insert(&mut tx, &new_message(theirs, "x"))
+    let err = message::insert(&mut tx, keys(), &new_message(theirs, "x"))
         .await
         .unwrap_err();
     assert!(
@@ -363,7 +379,7 @@ async fn assessments_are_idempotent_per_engine_version_and_the_latest_is_returne
     let (org, owner) = support::org(pool, "A").await;
     let mailbox = support::mailbox(pool, org, owner).await;
     let mut tx = support::tx(pool, org, owner).await;
-    let msg = message::insert(&mut tx, &new_message(mailbox, "m"))
+    let msg = message::insert(&mut tx, keys(), &new_message(mailbox, "m"))
         .await
         .unwrap()
         .id();
@@ -411,7 +427,7 @@ async fn a_message_has_one_case_and_it_follows_the_lifecycle() {
     let (org, owner) = support::org(pool, "A").await;
     let mailbox = support::mailbox(pool, org, owner).await;
     let mut tx = support::tx(pool, org, owner).await;
-    let msg = message::insert(&mut tx, &new_message(mailbox, "m"))
+    let msg = message::insert(&mut tx, keys(), &new_message(mailbox, "m"))
         .await
         .unwrap()
         .id();

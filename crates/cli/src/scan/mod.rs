@@ -45,7 +45,7 @@ pub(crate) struct ScanArgs {
     /// The organisation's own mail domains, comma-separated.
     #[arg(long, value_name = "d1,d2", value_delimiter = ',')]
     pub org_domains: Vec<String>,
-    /// The organisation's people whose names fraudsters borrow: "Name <addr>;Name <addr>".
+    /// The organisation's people whose names fraudsters borrow: `"Name <addr>;Name <addr>"`.
     #[arg(long, value_name = "LIST")]
     pub executives: Option<String>,
     /// Folder holding valacdos.txt and scsubtab.txt (UK modulus tables).

@@ -2,7 +2,12 @@
 //! fixture corpus runs end to end through `sentra scan` in the cli crate's tests.
 
 // The engine's panic-free lints guard the library; test helpers may unwrap.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, reason = "test code")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code"
+)]
 
 // Every public MIME sample parses without a panic or a hang.
 mod shared_mime;

@@ -47,7 +47,9 @@ log "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
 log "cargo test"
-cargo test --workspace --locked
+test_log=$(mktemp)
+trap 'rm -f "$test_log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$test_log"
 
 # The fuzz targets need a nightly toolchain and cargo-fuzz; build them when the
 # nightly is installed (it is on the project's machines), say so when it is not.
@@ -63,3 +65,6 @@ else
 fi
 
 log "all checks passed"
+# One closing line with the totals of every test binary (cargo prints one
+# line per binary, the last of which is an empty doc-test run).
+awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "%d passed, %d failed, %d skipped\n", p, f, i }' "$test_log"

@@ -26,7 +26,7 @@ use super::{format_at, hex, unhex32};
 use crate::crypto::{self, Keyring};
 use crate::{OwnerPool, StoreError};
 use base64ct::{Base64, Encoding};
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::SigningKey;
 use sentra_domain::OrgId;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -34,11 +34,6 @@ use uuid::Uuid;
 
 /// The first line of every Sentra audit checkpoint.
 const ORIGIN: &str = "sentra.audit.v1";
-/// The signer's name on the signature line (as in the crypto module).
-const KEY_NAME: &str = "sentra";
-/// C2SP's signature-type byte for Ed25519.
-const ALG_ED25519: u8 = 0x01;
-const SIG_PREFIX: &str = "\u{2014} ";
 
 /// One organisation's head in a checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,86 +269,35 @@ pub fn public_key_for_seed(seed: &[u8; 32]) -> [u8; 32] {
     SigningKey::from_bytes(seed).verifying_key().to_bytes()
 }
 
-fn key_hash(public_key: &[u8; 32]) -> [u8; 4] {
-    let mut hasher = Sha256::new();
-    hasher.update(KEY_NAME.as_bytes());
-    hasher.update(b"\n");
-    hasher.update([ALG_ED25519]);
-    hasher.update(public_key);
-    let digest = hasher.finalize();
-    let mut hash = [0u8; 4];
-    hash.iter_mut().zip(digest).for_each(|(h, d)| *h = d);
-    hash
-}
-
 /// Signs `body` as a C2SP signed note with the key whose seed is `seed`.
 /// The body gets a final newline if it lacks one; it must not be empty or
-/// contain a blank line or control characters other than newline.
+/// contain a blank line or control characters other than newline. The note
+/// format itself lives in `crypto::signing`.
 pub fn sign_note(seed: &[u8; 32], body: &str) -> Result<String, StoreError> {
-    let mut text = body.to_owned();
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    let well_formed = text.len() > 1
-        && !text.starts_with('\n')
-        && !text.contains("\n\n")
-        && !text.chars().any(|c| c.is_control() && c != '\n');
-    if !well_formed {
-        return Err(StoreError::Checkpoint {
+    crate::crypto::sign_note_with(&SigningKey::from_bytes(seed), body).map_err(|_| {
+        StoreError::Checkpoint {
             reason: "the body is empty or has blank lines or control characters",
-        });
-    }
-    let key = SigningKey::from_bytes(seed);
-    let signature = key.sign(text.as_bytes());
-    let mut blob = key_hash(&key.verifying_key().to_bytes()).to_vec();
-    blob.extend_from_slice(&signature.to_bytes());
-    text.push('\n');
-    text.push_str(SIG_PREFIX);
-    text.push_str(KEY_NAME);
-    text.push(' ');
-    text.push_str(&Base64::encode_string(&blob));
-    text.push('\n');
-    Ok(text)
+        }
+    })
 }
 
 /// Checks a signed note against `public_key` and returns its body (with its
 /// final newline). Lines signed by other keys (witnesses) are ignored; at
 /// least one must be by this key, and every one by this key must verify.
 pub fn verify_note(public_key: &[u8; 32], note: &str) -> Result<String, StoreError> {
-    let bad = |reason| StoreError::Checkpoint { reason };
-    let key = VerifyingKey::from_bytes(public_key).map_err(|_| bad("the public key is invalid"))?;
-    let split = note.find("\n\n").ok_or(bad("no signature block"))?;
-    let (body, signatures) = note.split_at(split + 1);
-    let signatures = signatures
-        .strip_prefix('\n')
-        .filter(|s| !s.is_empty() && s.ends_with('\n'))
-        .ok_or(bad("no signature block"))?;
-    let want = key_hash(public_key);
-    let mut verified = false;
-    for line in signatures.lines() {
-        let (name, blob) = line
-            .strip_prefix(SIG_PREFIX)
-            .and_then(|rest| rest.split_once(' '))
-            .ok_or(bad("a signature line is malformed"))?;
-        let blob = Base64::decode_vec(blob).map_err(|_| bad("a signature line is malformed"))?;
-        let Some((hash, sig)) = blob.split_first_chunk::<4>() else {
-            return Err(bad("a signature line is malformed"));
-        };
-        if name != KEY_NAME || *hash != want {
-            continue;
+    let key = crate::crypto::CheckpointPublicKey::from_bytes(public_key).map_err(|_| {
+        StoreError::Checkpoint {
+            reason: "the public key is invalid",
         }
-        let sig: &[u8; 64] = sig
-            .try_into()
-            .map_err(|_| bad("the signature does not verify"))?;
-        key.verify_strict(body.as_bytes(), &Signature::from_bytes(sig))
-            .map_err(|_| bad("the signature does not verify"))?;
-        verified = true;
-    }
-    if verified {
-        Ok(body.to_owned())
-    } else {
-        Err(bad("no signature by this key"))
-    }
+    })?;
+    crate::crypto::verify_checkpoint(&key, note).map_err(|e| StoreError::Checkpoint {
+        reason: match e {
+            crate::crypto::CryptoError::MalformedNote => {
+                "the note or a signature line is malformed"
+            }
+            _ => "the signature does not verify",
+        },
+    })
 }
 
 #[cfg(test)]

@@ -38,6 +38,6 @@ pub use mask::masked_display;
 /// on drop and never printed by `Debug`.
 pub use secrecy::{ExposeSecret, SecretString};
 pub use signing::{
-    CheckpointPublicKey, checkpoint_public_key, public_key_base64, sign_checkpoint,
+    CheckpointPublicKey, checkpoint_public_key, public_key_base64, sign_checkpoint, sign_note_with,
     verify_checkpoint,
 };

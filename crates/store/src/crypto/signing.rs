@@ -101,6 +101,16 @@ pub fn public_key_base64(keys: &Keyring) -> Result<String, CryptoError> {
 /// character other than newline.
 pub fn sign_checkpoint(keys: &Keyring, body: &str) -> Result<String, CryptoError> {
     let signing = keys.signing_key().ok_or(CryptoError::NoSigningKey)?;
+    sign_note_with(signing, body)
+}
+
+/// Signs `body` as a signed note with an explicit key (the audit module's
+/// seed-based entry point and [`sign_checkpoint`] share it, so there is one
+/// implementation of the note format). Same body rules as [`sign_checkpoint`].
+pub fn sign_note_with(
+    signing: &ed25519_dalek::SigningKey,
+    body: &str,
+) -> Result<String, CryptoError> {
     let mut text = body.to_owned();
     if !text.ends_with('\n') {
         text.push('\n');

@@ -63,7 +63,7 @@ impl AppState {
     pub fn new(pool: AppPool, keys: Arc<Keyring>, secure_cookies: bool) -> Result<Self, WebError> {
         let mut random = [0u8; 16];
         getrandom::fill(&mut random).map_err(|_| WebError::internal("no randomness"))?;
-        let dummy = password::hash(&session_hex(&random))?;
+        let dummy = password::hash(&session::hex(&random))?;
         Ok(Self {
             pool,
             keys,
@@ -71,10 +71,6 @@ impl AppState {
             dummy_hash: dummy.into(),
         })
     }
-}
-
-fn session_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The whole application: routes, then layers (innermost first).

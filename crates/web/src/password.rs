@@ -1,4 +1,4 @@
-//! Password hashing with argon2id (RustCrypto defaults: m = 19 MiB, t = 2,
+//! Password hashing with argon2id (`RustCrypto` defaults: m = 19 MiB, t = 2,
 //! p = 1, the OWASP baseline). Hashing is CPU-heavy, so async callers go
 //! through [`verify_blocking`], which runs on the blocking pool.
 

@@ -50,20 +50,23 @@ pub async fn touch(
     idle_secs: i64,
     absolute_secs: i64,
 ) -> Result<Option<Session>, StoreError> {
-    let row: Option<(Option<uuid::Uuid>, sqlx::types::Json<serde_json::Value>, OffsetDateTime)> =
-        sqlx::query_as(
-            "update session
+    let row: Option<(
+        Option<uuid::Uuid>,
+        sqlx::types::Json<serde_json::Value>,
+        OffsetDateTime,
+    )> = sqlx::query_as(
+        "update session
              set expires_at = least(now() + make_interval(secs => $2),
                                     created_at + make_interval(secs => $3))
              where id = $1 and expires_at > now()
                and created_at > now() - make_interval(secs => $3)
              returning user_id, data, created_at",
-        )
-        .bind(id_hash)
-        .bind(idle_secs as f64)
-        .bind(absolute_secs as f64)
-        .fetch_optional(pool.pool())
-        .await?;
+    )
+    .bind(id_hash)
+    .bind(idle_secs as f64)
+    .bind(absolute_secs as f64)
+    .fetch_optional(pool.pool())
+    .await?;
     Ok(row.and_then(|(user, data, created_at)| {
         Some(Session {
             user_id: UserId::from_uuid(user?),

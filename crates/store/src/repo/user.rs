@@ -92,10 +92,12 @@ pub async fn find_for_login(pool: &AppPool, email: &str) -> Result<Option<LoginS
     .bind(email)
     .fetch_optional(pool.pool())
     .await?;
-    Ok(row.map(|(id, email, hash, mfa, created_at, locked)| LoginState {
-        user: from_row((id, email, hash, mfa, created_at)),
-        locked,
-    }))
+    Ok(
+        row.map(|(id, email, hash, mfa, created_at, locked)| LoginState {
+            user: from_row((id, email, hash, mfa, created_at)),
+            locked,
+        }),
+    )
 }
 
 /// Which factor failed, for [`record_failure`].
@@ -182,7 +184,11 @@ pub async fn accept_totp_step(pool: &AppPool, id: UserId, step: i64) -> Result<b
 }
 
 /// Stores an encrypted TOTP secret (enrolment), resetting the replay guard.
-pub async fn set_totp_secret(pool: &AppPool, id: UserId, secret_enc: &[u8]) -> Result<(), StoreError> {
+pub async fn set_totp_secret(
+    pool: &AppPool,
+    id: UserId,
+    secret_enc: &[u8],
+) -> Result<(), StoreError> {
     let done = sqlx::query(
         "update app_user set totp_secret_enc = $2, last_totp_step = null, failed_totp_count = 0
          where id = $1",

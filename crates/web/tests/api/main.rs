@@ -21,10 +21,10 @@ use sentra_web::{AppState, Application, password, totp};
 use std::sync::Arc;
 
 /// The password every seeded user has.
-pub const PASSWORD: &str = "a long enough test password";
+pub(crate) const PASSWORD: &str = "a long enough test password";
 
 /// A running application over its own database.
-pub struct TestApp {
+pub(crate) struct TestApp {
     /// `http://127.0.0.1:port`.
     pub base: String,
     /// A plain client (no cookie store, no redirects).
@@ -37,7 +37,7 @@ pub struct TestApp {
 }
 
 /// A seeded person.
-pub struct Seeded {
+pub(crate) struct Seeded {
     /// Their id.
     pub user: UserId,
     /// Their organisation.
@@ -50,7 +50,7 @@ pub struct Seeded {
 
 impl TestApp {
     /// Starts the app, or `None` when there is no database.
-    pub async fn spawn() -> Option<Self> {
+    pub(crate) async fn spawn() -> Option<Self> {
         let db = TestDb::create().await?;
         let keys = Arc::new(Keyring::generate_insecure_dev().expect("keys"));
         let state = AppState::new(db.app_pool().clone(), keys.clone(), false).expect("state");
@@ -76,12 +76,12 @@ impl TestApp {
     }
 
     /// `base + path`.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// Creates a user (TOTP enrolled when `mfa`) owning a new organisation.
-    pub async fn seed(&self, email: &str, mfa: bool) -> Seeded {
+    pub(crate) async fn seed(&self, email: &str, mfa: bool) -> Seeded {
         let pool = self.db.app_pool();
         let hash = password::hash(PASSWORD).expect("hash");
         let id = user::create(pool, &EmailAddress::parse(email).expect("email"), &hash)
@@ -108,14 +108,14 @@ impl TestApp {
     }
 
     /// A transaction in `org` for seeding tenant rows.
-    pub async fn tx(&self, org: OrgId) -> TenantTx {
+    pub(crate) async fn tx(&self, org: OrgId) -> TenantTx {
         TenantTx::begin(self.db.app_pool(), org, None)
             .await
             .expect("tx")
     }
 
     /// POSTs JSON with an optional session cookie.
-    pub async fn post(
+    pub(crate) async fn post(
         &self,
         path: &str,
         body: &serde_json::Value,
@@ -129,7 +129,7 @@ impl TestApp {
     }
 
     /// GETs with an optional session cookie.
-    pub async fn get(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
         let mut req = self.client.get(self.url(path));
         if let Some(c) = cookie {
             req = req.header(COOKIE, c);
@@ -138,7 +138,7 @@ impl TestApp {
     }
 
     /// Logs in; returns the status, body and the session cookie set (if any).
-    pub async fn login(
+    pub(crate) async fn login(
         &self,
         email: &str,
         password: &str,
@@ -158,7 +158,7 @@ impl TestApp {
     }
 
     /// Passes MFA with `code`; returns the status and the new cookie.
-    pub async fn mfa(&self, cookie: &str, code: &str) -> (StatusCode, Option<String>) {
+    pub(crate) async fn mfa(&self, cookie: &str, code: &str) -> (StatusCode, Option<String>) {
         let res = self
             .post(
                 "/api/v1/auth/mfa",
@@ -170,7 +170,7 @@ impl TestApp {
     }
 
     /// Logs in and passes MFA (if enrolled); returns the final cookie.
-    pub async fn sign_in(&self, seeded: &Seeded) -> String {
+    pub(crate) async fn sign_in(&self, seeded: &Seeded) -> String {
         let (status, body, cookie) = self.login(&seeded.email, PASSWORD, None).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let cookie = cookie.expect("cookie");
@@ -192,7 +192,7 @@ impl Drop for TestApp {
 }
 
 /// The `name=value` of the session cookie a response sets.
-pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(SET_COOKIE)
         .iter()
@@ -203,19 +203,19 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The code for the current time step.
-pub fn current_code(secret: &[u8]) -> String {
+pub(crate) fn current_code(secret: &[u8]) -> String {
     totp::code_for_step(secret, totp::step_at(now()))
 }
 
 /// Unix seconds now.
-pub fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
 
 /// Asserts the JSON error shape and returns its code.
-pub async fn error_code(res: reqwest::Response) -> String {
+pub(crate) async fn error_code(res: reqwest::Response) -> String {
     let body: serde_json::Value = res.json().await.expect("json error body");
     let code = body["error"]["code"]
         .as_str()

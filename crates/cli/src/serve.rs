@@ -37,10 +37,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "SENTRA_DB_MAX_CONNECTIONS", default_value_t = 10)]
     max_connections: u32,
     /// Generate throw-away keys (loopback listeners only).
-    #[arg(long, env = "SENTRA_INSECURE_DEV_KEYS")]
+    #[arg(long, env = "SENTRA_INSECURE_DEV_KEYS", value_parser = clap::builder::BoolishValueParser::new())]
     insecure_dev_keys: bool,
     /// Force `Secure` cookies and HSTS on or off (default: on unless loopback).
-    #[arg(long, env = "SENTRA_SECURE_COOKIES")]
+    #[arg(long, env = "SENTRA_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new())]
     secure_cookies: Option<bool>,
     #[command(flatten)]
     keyring: KeyringArgs,

@@ -286,3 +286,70 @@ async fn bad_bodies_get_clear_4xx_in_the_json_error_shape() {
     assert_eq!(oversized.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(error_code(oversized).await, "body_too_large");
 }
+
+#[tokio::test]
+async fn ten_wrong_codes_lock_mfa_and_the_hard_cap_refuses_even_the_right_code() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let alice = app.seed("alice@example.test", true).await;
+    let secret = alice.secret.clone().unwrap_or_default();
+    let (_, _, pending) = app.login(&alice.email, PASSWORD, None).await;
+    let pending = pending.expect("cookie");
+    let wrong = if current_code(&secret) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    for _ in 0..10 {
+        assert_eq!(app.mfa(&pending, wrong).await.0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        app.mfa(&pending, &current_code(&secret)).await.0,
+        StatusCode::UNAUTHORIZED,
+        "locked after 10 failures"
+    );
+    // Past the lock but at the hard cap: still refused.
+    sqlx::query("update app_user set locked_until = null, failed_totp_count = 100 where id = $1")
+        .bind(alice.user.as_uuid())
+        .execute(app.db.superuser())
+        .await
+        .expect("cap");
+    assert_eq!(
+        app.mfa(&pending, &current_code(&secret)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // Below the cap the right code works and clears the counter.
+    sqlx::query("update app_user set failed_totp_count = 99 where id = $1")
+        .bind(alice.user.as_uuid())
+        .execute(app.db.superuser())
+        .await
+        .expect("below cap");
+    assert_eq!(
+        app.mfa(&pending, &current_code(&secret)).await.0,
+        StatusCode::OK
+    );
+    let count: i32 = sqlx::query_scalar("select failed_totp_count from app_user where id = $1")
+        .bind(alice.user.as_uuid())
+        .fetch_one(app.db.superuser())
+        .await
+        .expect("count");
+    assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn an_unknown_address_leaves_no_audit_event_anywhere() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    app.seed("alice@example.test", false).await;
+    assert_eq!(
+        app.login("ghost@example.test", PASSWORD, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let events: i64 = sqlx::query_scalar("select count(*) from audit_event")
+        .fetch_one(app.db.superuser())
+        .await
+        .expect("count");
+    assert_eq!(events, 0);
+}

@@ -102,6 +102,37 @@ mod tests {
         b.body(Body::empty()).unwrap_or_default()
     }
 
+    async fn headers_of(hsts: bool) -> axum::http::HeaderMap {
+        use tower::ServiceExt as _;
+        let app = axum::Router::new()
+            .route("/", axum::routing::get(|| async { "ok" }))
+            .layer(axum::middleware::from_fn_with_state(hsts, security_headers));
+        app.oneshot(req(Method::GET, &[]))
+            .await
+            .map(|r| r.headers().clone())
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn hsts_is_sent_only_for_https_deployments() {
+        let https = headers_of(true).await;
+        assert_eq!(
+            https
+                .get(header::STRICT_TRANSPORT_SECURITY)
+                .and_then(|v| v.to_str().ok()),
+            Some(HSTS)
+        );
+        assert_eq!(
+            https
+                .get(header::CONTENT_SECURITY_POLICY)
+                .and_then(|v| v.to_str().ok()),
+            Some(CSP)
+        );
+        let plain = headers_of(false).await;
+        assert!(plain.get(header::STRICT_TRANSPORT_SECURITY).is_none());
+        assert!(plain.get(header::X_CONTENT_TYPE_OPTIONS).is_some());
+    }
+
     #[test]
     fn cross_site_writes_are_refused_and_same_origin_ones_pass() {
         let host = ("host", "127.0.0.1:8080");

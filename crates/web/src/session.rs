@@ -12,6 +12,7 @@
 
 use crate::{AppState, WebError};
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::{COOKIE, HeaderValue};
 use axum::http::request::Parts;
 use sentra_domain::{OrgId, Role, UserId};
@@ -77,10 +78,9 @@ pub fn clear_cookie(secure: bool) -> HeaderValue {
 }
 
 /// The session token the request carries, if any (well-formed only).
-pub fn token_from(parts: &Parts, secure: bool) -> Option<SessionToken> {
+pub fn token_from(headers: &HeaderMap, secure: bool) -> Option<SessionToken> {
     let name = if secure { COOKIE_SECURE } else { COOKIE_PLAIN };
-    parts
-        .headers
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -110,7 +110,8 @@ impl FromRequestParts<AppState> for AnySession {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
-        let token = token_from(parts, state.secure_cookies).ok_or(WebError::Unauthorized)?;
+        let token =
+            token_from(&parts.headers, state.secure_cookies).ok_or(WebError::Unauthorized)?;
         let found = session::touch(&state.pool, &token.storage_hash(), IDLE_SECS, ABSOLUTE_SECS)
             .await?
             .ok_or(WebError::Unauthorized)?;

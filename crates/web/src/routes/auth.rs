@@ -17,7 +17,6 @@ use crate::{AppState, WebError, password, totp};
 use axum::Json;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sentra_domain::UserId;
@@ -123,11 +122,9 @@ pub async fn login(
     }
     user::reset_password_failures(&state.pool, id).await?;
     // A session the client already holds is ended, never upgraded.
-    let mut parts = request_parts(headers);
-    if let Some(old) = token_from(&parts, state.secure_cookies) {
+    if let Some(old) = token_from(&headers, state.secure_cookies) {
         session::delete(&state.pool, &old.storage_hash()).await?;
     }
-    parts.headers.clear();
     let mfa_required = found.user.mfa_enrolled;
     let token = SessionToken::generate()?;
     session::create(
@@ -147,12 +144,6 @@ pub async fn login(
     .await?;
     let res = Json(serde_json::json!({ "mfa_required": mfa_required })).into_response();
     Ok(with_cookie(res, token.set_cookie(state.secure_cookies)))
-}
-
-fn request_parts(headers: HeaderMap) -> Parts {
-    let (mut parts, ()) = axum::http::Request::new(()).into_parts();
-    parts.headers = headers;
-    parts
 }
 
 /// `POST /api/v1/auth/mfa`.

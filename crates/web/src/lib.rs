@@ -36,6 +36,9 @@ pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 /// How long one request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How often expired sessions are deleted.
+pub const SESSION_PURGE_EVERY: Duration = Duration::from_mins(10);
+
 /// What every handler shares. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -186,14 +189,27 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests
-    /// and closes the pool.
+    /// and closes the pool. Expired sessions are deleted every
+    /// [`SESSION_PURGE_EVERY`] meanwhile (they are already refused; this
+    /// only keeps the table small).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let purge_pool = self.pool.clone();
+        let purger = tokio::spawn(async move {
+            let mut every = tokio::time::interval(SESSION_PURGE_EVERY);
+            loop {
+                every.tick().await;
+                if let Err(e) = sentra_store::repo::session::purge_expired(&purge_pool).await {
+                    tracing::warn!(error = %e, "purging expired sessions failed");
+                }
+            }
+        });
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
+        purger.abort();
         self.pool.close().await;
         served
     }

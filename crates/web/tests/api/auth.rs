@@ -353,3 +353,29 @@ async fn an_unknown_address_leaves_no_audit_event_anywhere() {
         .expect("count");
     assert_eq!(events, 0);
 }
+
+#[tokio::test]
+async fn expired_sessions_are_purged_and_live_ones_kept() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let bob = app.seed("bob@example.test", false).await;
+    let old = app.sign_in(&bob).await;
+    sqlx::query("update session set expires_at = now() - interval '1 second'")
+        .execute(app.db.superuser())
+        .await
+        .expect("age");
+    let live = app.sign_in(&bob).await;
+    let purged = sentra_store::repo::session::purge_expired(app.db.app_pool())
+        .await
+        .expect("purge");
+    assert_eq!(purged, 1);
+    assert_eq!(
+        app.get("/api/v1/suppliers", Some(&old)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/v1/suppliers", Some(&live)).await.status(),
+        StatusCode::OK
+    );
+}

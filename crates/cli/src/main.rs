@@ -4,12 +4,14 @@
 //! library crates, and turn results into output and exit codes. Errors are
 //! `anyhow` here and only here.
 
+mod admin;
 mod audit_cmd;
 mod demo;
 mod dev;
 mod keys_cmd;
 mod migrate;
 mod scan;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -34,6 +36,10 @@ enum Command {
     Keys(keys_cmd::KeysArgs),
     /// Apply the database migrations (as the schema owner).
     Migrate(migrate::MigrateArgs),
+    /// Run the web application.
+    Serve(serve::ServeArgs),
+    /// Operator commands (create an organisation and its owner).
+    Admin(admin::AdminArgs),
     /// Developer tools (benchmark corpora).
     #[command(hide = true)]
     Dev(dev::DevArgs),
@@ -70,6 +76,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Dev(args) => dev::run(&args),
         Command::Migrate(args) => migrate::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Admin(args) => admin::run(&args),
         Command::Audit(args) => audit_cmd::run(&args),
         Command::Keys(args) => keys_cmd::run(&args),
         Command::Scan(args) => scan::run(&args, &pdf),

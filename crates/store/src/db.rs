@@ -77,6 +77,12 @@ impl AppPool {
         &self.pool
     }
 
+    /// Whether the database answers (`select 1`), for readiness probes.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;

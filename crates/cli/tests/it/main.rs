@@ -8,3 +8,5 @@ mod pdf;
 mod scan;
 // `sentra migrate`, `audit verify` and `keys rotate` against a real Postgres.
 mod store_cli;
+// `sentra admin create-org` and `sentra serve` against a real Postgres.
+mod web_cli;

@@ -1,0 +1,111 @@
+//! Web sessions (`session`, a global table). The web layer hands in the
+//! SHA-256 of the cookie value, never the value itself, so a leaked table
+//! cannot be replayed as cookies.
+//!
+//! Expiry is enforced here in SQL against the database clock: a row is live
+//! while `expires_at` (the idle deadline, pushed forward by [`touch`]) is in
+//! the future and it is younger than the absolute lifetime the caller passes.
+
+use crate::{AppPool, StoreError};
+use sentra_domain::UserId;
+use time::OffsetDateTime;
+
+/// A live session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// Whose session it is.
+    pub user_id: UserId,
+    /// Web-layer state (MFA done, …), a JSON object.
+    pub data: serde_json::Value,
+    /// When the session was first created (login); rotation keeps it.
+    pub created_at: OffsetDateTime,
+}
+
+/// Stores a new session for `user` idle-expiring after `idle_secs`.
+pub async fn create(
+    pool: &AppPool,
+    id_hash: &str,
+    user: UserId,
+    data: &serde_json::Value,
+    idle_secs: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into session (id, user_id, data, expires_at)
+         values ($1, $2, $3, now() + make_interval(secs => $4))",
+    )
+    .bind(id_hash)
+    .bind(user.as_uuid())
+    .bind(sqlx::types::Json(data))
+    .bind(idle_secs as f64)
+    .execute(pool.pool())
+    .await?;
+    Ok(())
+}
+
+/// Loads a live session and pushes its idle deadline forward, capped at the
+/// absolute lifetime. `None` when missing, idle-expired or too old.
+pub async fn touch(
+    pool: &AppPool,
+    id_hash: &str,
+    idle_secs: i64,
+    absolute_secs: i64,
+) -> Result<Option<Session>, StoreError> {
+    let row: Option<(
+        Option<uuid::Uuid>,
+        sqlx::types::Json<serde_json::Value>,
+        OffsetDateTime,
+    )> = sqlx::query_as(
+        "update session
+             set expires_at = least(now() + make_interval(secs => $2),
+                                    created_at + make_interval(secs => $3))
+             where id = $1 and expires_at > now()
+               and created_at > now() - make_interval(secs => $3)
+             returning user_id, data, created_at",
+    )
+    .bind(id_hash)
+    .bind(idle_secs as f64)
+    .bind(absolute_secs as f64)
+    .fetch_optional(pool.pool())
+    .await?;
+    Ok(row.and_then(|(user, data, created_at)| {
+        Some(Session {
+            user_id: UserId::from_uuid(user?),
+            data: data.0,
+            created_at,
+        })
+    }))
+}
+
+/// Gives a session a new id and new data, keeping its creation time (so the
+/// absolute lifetime still counts from login). `false` when the old id is gone.
+pub async fn rotate(
+    pool: &AppPool,
+    old_hash: &str,
+    new_hash: &str,
+    data: &serde_json::Value,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("update session set id = $2, data = $3 where id = $1")
+        .bind(old_hash)
+        .bind(new_hash)
+        .bind(sqlx::types::Json(data))
+        .execute(pool.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes a session; deleting a missing one is not an error.
+pub async fn delete(pool: &AppPool, id_hash: &str) -> Result<(), StoreError> {
+    sqlx::query("delete from session where id = $1")
+        .bind(id_hash)
+        .execute(pool.pool())
+        .await?;
+    Ok(())
+}
+
+/// Deletes every expired session; returns how many went.
+pub async fn purge_expired(pool: &AppPool) -> Result<u64, StoreError> {
+    let done = sqlx::query("delete from session where expires_at <= now()")
+        .execute(pool.pool())
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,243 @@
+//! Sentra's web application: the axum router, its middleware, sessions with
+//! TOTP MFA, and the JSON API under `/api/v1`.
+//!
+//! [`build_router`] assembles routes and layers around an [`AppState`];
+//! [`Application`] binds the listener and serves with graceful shutdown.
+//! Every response carries the security headers (see [`middleware`]), every
+//! state-changing request passes the cross-origin check, JSON bodies are
+//! capped at [`JSON_BODY_LIMIT`], and every error answers in the one
+//! [`WebError`] JSON shape.
+
+pub mod error;
+pub mod middleware;
+pub mod password;
+pub mod routes;
+pub mod session;
+pub mod totp;
+
+pub use error::{ApiJson, WebError};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use sentra_store::AppPool;
+use sentra_store::crypto::Keyring;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// The largest JSON request body.
+pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
+/// How long one request may take before it is answered 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often expired sessions are deleted.
+pub const SESSION_PURGE_EVERY: Duration = Duration::from_mins(10);
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The `sentra_app` pool.
+    pub pool: AppPool,
+    /// Field-encryption keys (TOTP secrets).
+    pub keys: Arc<Keyring>,
+    /// Whether the deployment is https: `Secure` `__Host-` cookies and HSTS.
+    pub secure_cookies: bool,
+    /// An argon2id hash of a random password, verified against for unknown
+    /// addresses so their timing matches a real account's.
+    pub dummy_hash: Arc<str>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("secure_cookies", &self.secure_cookies)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// A state over `pool` and `keys`; computes the dummy hash.
+    pub fn new(pool: AppPool, keys: Arc<Keyring>, secure_cookies: bool) -> Result<Self, WebError> {
+        let mut random = [0u8; 16];
+        getrandom::fill(&mut random).map_err(|_| WebError::internal("no randomness"))?;
+        let dummy = password::hash(&session::hex(&random))?;
+        Ok(Self {
+            pool,
+            keys,
+            secure_cookies,
+            dummy_hash: dummy.into(),
+        })
+    }
+}
+
+/// The whole application: routes, then layers (innermost first).
+pub fn build_router(state: AppState) -> Router {
+    let hsts = state.secure_cookies;
+    let api = Router::new()
+        .route("/auth/login", post(routes::auth::login))
+        .route("/auth/mfa", post(routes::auth::mfa))
+        .route("/auth/logout", post(routes::auth::logout))
+        .route("/suppliers", get(routes::suppliers::list))
+        .route("/suppliers/{id}", get(routes::suppliers::get));
+    Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn(middleware::origin_check))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            hsts,
+            middleware::security_headers,
+        ))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+async fn not_found() -> WebError {
+    WebError::NotFound
+}
+
+/// How to run the application.
+#[derive(Debug)]
+pub struct Settings {
+    /// Where to listen (`SENTRA_LISTEN`; port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// The `sentra_app` database URL.
+    pub database_url: String,
+    /// Pool size.
+    pub max_connections: u32,
+    /// The keyring.
+    pub keys: Arc<Keyring>,
+    /// Whether clients reach the service over https (see [`AppState`]).
+    pub secure_cookies: bool,
+}
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database pool could not be built.
+    #[error("database: {0}")]
+    Store(#[from] sentra_store::StoreError),
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// State set-up failed.
+    #[error("set-up: {0}")]
+    Setup(#[from] WebError),
+}
+
+/// A bound, not yet serving, application.
+#[derive(Debug)]
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    addr: SocketAddr,
+    pool: AppPool,
+}
+
+impl Application {
+    /// Connects the pool and binds the listener.
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let pool = AppPool::connect(&settings.database_url, settings.max_connections).await?;
+        let state = AppState::new(pool, settings.keys, settings.secure_cookies)?;
+        Self::with_state(settings.listen, state).await
+    }
+
+    /// Binds `listen` for an already built state.
+    pub async fn with_state(listen: SocketAddr, state: AppState) -> Result<Self, StartError> {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: listen,
+            source,
+        })?;
+        let pool = state.pool.clone();
+        Ok(Self {
+            listener,
+            router: build_router(state),
+            addr,
+            pool,
+        })
+    }
+
+    /// The bound address (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests
+    /// and closes the pool. Expired sessions are deleted every
+    /// [`SESSION_PURGE_EVERY`] meanwhile (they are already refused; this
+    /// only keeps the table small).
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let purge_pool = self.pool.clone();
+        let purger = tokio::spawn(async move {
+            let mut every = tokio::time::interval(SESSION_PURGE_EVERY);
+            loop {
+                every.tick().await;
+                if let Err(e) = sentra_store::repo::session::purge_expired(&purge_pool).await {
+                    tracing::warn!(error = %e, "purging expired sessions failed");
+                }
+            }
+        });
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        purger.abort();
+        self.pool.close().await;
+        served
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -47,6 +47,10 @@ id_type!(
     CaseId
 );
 id_type!(
+    /// One recorded call-back (or other check) on a case.
+    VerificationId
+);
+id_type!(
     /// One bank account of a supplier.
     BankAccountId
 );

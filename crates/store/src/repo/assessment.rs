@@ -1,7 +1,7 @@
 //! The engine's verdicts: one per message and engine version, so analysing a
 //! message again with the same engine changes nothing.
 
-use crate::ids::{AssessmentId, MessageId};
+use crate::ids::{AssessmentId, CaseId, MessageId};
 use crate::{StoreError, TenantTx};
 use sentra_domain::{Category, RiskLevel};
 use time::OffsetDateTime;
@@ -124,4 +124,125 @@ fn from_row(row: Row) -> Result<Assessment, StoreError> {
         },
         created_at,
     })
+}
+
+/// Which assessed messages [`list_assessed`] returns; `None` matches all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssessedFilter {
+    /// Only verdicts at this level.
+    pub level: Option<RiskLevel>,
+    /// Only verdicts of this category.
+    pub category: Option<Category>,
+    /// Only messages the engine tied to the supplier of this name
+    /// (case-insensitive; read from `extracted.supplier.name`).
+    pub supplier: Option<String>,
+    /// Only this message.
+    pub message: Option<MessageId>,
+}
+
+/// A message with its newest verdict and its case, if one was opened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssessedMessage {
+    /// When the message was received (or submitted).
+    pub received_at: OffsetDateTime,
+    /// The `From` address.
+    pub from_address: Option<String>,
+    /// The subject line.
+    pub subject: Option<String>,
+    /// The newest verdict (its `verdict.message_id` is the message's id).
+    pub assessment: Assessment,
+    /// The message's case.
+    pub case_id: Option<CaseId>,
+}
+
+type AssessedRow = (
+    OffsetDateTime,
+    Option<String>,
+    Option<String>,
+    Option<uuid::Uuid>,
+    uuid::Uuid,
+    uuid::Uuid,
+    String,
+    String,
+    String,
+    i16,
+    serde_json::Value,
+    serde_json::Value,
+    OffsetDateTime,
+);
+
+/// Assessed messages matching `filter`, newest received first, at most
+/// `limit` (capped at 1,000). Messages never assessed are not listed.
+pub async fn list_assessed(
+    tx: &mut TenantTx,
+    filter: &AssessedFilter,
+    limit: u32,
+) -> Result<Vec<AssessedMessage>, StoreError> {
+    let rows: Vec<AssessedRow> = sqlx::query_as(
+        "select m.received_at, m.from_address, m.subject, c.id,
+                a.id, a.message_id, a.engine_version, a.category, a.risk_level, a.risk_score,
+                a.signals, a.extracted, a.created_at
+         from message m
+         join lateral (select * from assessment x where x.message_id = m.id
+                       order by x.created_at desc, x.id desc limit 1) a on true
+         left join fraud_case c on c.message_id = m.id
+         where ($1::text is null or a.risk_level = $1)
+           and ($2::text is null or a.category = $2)
+           and ($3::text is null or lower(a.extracted -> 'supplier' ->> 'name') = lower($3))
+           and ($4::uuid is null or m.id = $4)
+         order by m.received_at desc, m.id desc
+         limit $5",
+    )
+    .bind(filter.level.map(RiskLevel::as_str))
+    .bind(filter.category.map(Category::as_str))
+    .bind(filter.supplier.as_deref())
+    .bind(filter.message.map(|m| m.as_uuid()))
+    .bind(i64::from(limit.min(1000)))
+    .fetch_all(tx.conn())
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            let (
+                received_at,
+                from_address,
+                subject,
+                case_id,
+                id,
+                message,
+                version,
+                category,
+                level,
+                score,
+                signals,
+                extracted,
+                created_at,
+            ) = row;
+            let assessment = from_row((
+                id, message, version, category, level, score, signals, extracted, created_at,
+            ))?;
+            Ok(AssessedMessage {
+                received_at,
+                from_address,
+                subject,
+                assessment,
+                case_id: case_id.map(CaseId::from_uuid),
+            })
+        })
+        .collect()
+}
+
+/// One assessed message; a message never assessed, missing, or another
+/// organisation's is [`StoreError::NotFound`].
+pub async fn get_assessed(
+    tx: &mut TenantTx,
+    message: MessageId,
+) -> Result<AssessedMessage, StoreError> {
+    let filter = AssessedFilter {
+        message: Some(message),
+        ..AssessedFilter::default()
+    };
+    super::found(
+        list_assessed(tx, &filter, 1).await?.into_iter().next(),
+        "message",
+    )
 }

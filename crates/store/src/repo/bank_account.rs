@@ -324,6 +324,27 @@ pub async fn find_by_account(
         .collect()
 }
 
+/// Every active (verified) account of the organisation, decrypted, with its
+/// supplier: what the engine's supplier directory needs to tell a known
+/// account from a new one. Oldest first.
+pub async fn reveal_active(
+    tx: &mut TenantTx,
+    keys: &Keyring,
+) -> Result<Vec<(SupplierId, BankAccount)>, StoreError> {
+    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "select id, supplier_id from supplier_bank_account
+          where status = 'active' order by created_at, id",
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, supplier) in rows {
+        let account = reveal(tx, keys, BankAccountId::from_uuid(id)).await?;
+        out.push((SupplierId::from_uuid(supplier), account));
+    }
+    Ok(out)
+}
+
 /// Decrypts one account, for the organisation's own screens. Fails with
 /// [`StoreError::Crypto`] when the ciphertext was moved from another row,
 /// column or organisation, or tampered with.

@@ -1,4 +1,5 @@
-//! Mailboxes the organisation connected. Only creation and lookup so far;
+//! Mailboxes the organisation connected, and the one pseudo-mailbox that
+//! API submissions are filed under. Only creation and lookup so far;
 //! sync state arrives with the mail-source crates, and credentials are in
 //! [`super::mail_credential`].
 
@@ -12,6 +13,9 @@ pub enum Provider {
     M365,
     /// Any IMAP server.
     Imap,
+    /// Not a real mailbox: emails submitted through the API
+    /// ([`submission_mailbox`]).
+    Submission,
 }
 
 impl Provider {
@@ -20,6 +24,7 @@ impl Provider {
         match self {
             Self::M365 => "m365",
             Self::Imap => "imap",
+            Self::Submission => "submission",
         }
     }
 
@@ -27,6 +32,7 @@ impl Provider {
         match s {
             "m365" => Ok(Self::M365),
             "imap" => Ok(Self::Imap),
+            "submission" => Ok(Self::Submission),
             _ => Err(StoreError::Decode {
                 what: "mailbox.provider",
             }),
@@ -79,4 +85,30 @@ pub async fn get(tx: &mut TenantTx, id: MailboxId) -> Result<Mailbox, StoreError
         address,
         status,
     })
+}
+
+/// The address of the organisation's one submission pseudo-mailbox.
+pub const SUBMISSION_ADDRESS: &str = "api-submissions";
+
+/// The organisation's pseudo-mailbox for emails submitted through the API,
+/// created on first use. Concurrent first uses both get the same row.
+pub async fn submission_mailbox(tx: &mut TenantTx) -> Result<MailboxId, StoreError> {
+    let new: Option<uuid::Uuid> = sqlx::query_scalar(
+        "insert into mailbox (org_id, provider, address) values ($1, 'submission', $2)
+         on conflict (org_id, provider, address) do nothing
+         returning id",
+    )
+    .bind(tx.org().as_uuid())
+    .bind(SUBMISSION_ADDRESS)
+    .fetch_optional(tx.conn())
+    .await?;
+    if let Some(id) = new {
+        return Ok(MailboxId::from_uuid(id));
+    }
+    let existing: Option<uuid::Uuid> =
+        sqlx::query_scalar("select id from mailbox where provider = 'submission' and address = $1")
+            .bind(SUBMISSION_ADDRESS)
+            .fetch_optional(tx.conn())
+            .await?;
+    Ok(MailboxId::from_uuid(super::found(existing, "mailbox")?))
 }

@@ -18,6 +18,7 @@ pub mod organisation;
 pub mod session;
 pub mod supplier;
 pub mod user;
+pub mod verification;
 
 use crate::StoreError;
 

@@ -85,3 +85,18 @@ pub async fn members(tx: &mut TenantTx) -> Result<Vec<(UserId, Role)>, StoreErro
         })
         .collect()
 }
+
+/// The distinct email domains of the organisation's members, lowercase: the
+/// web layer's best knowledge of the organisation's own domains until
+/// settings hold them explicitly.
+pub async fn member_email_domains(tx: &mut TenantTx) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "select distinct lower(split_part(u.email, '@', 2)) as domain
+         from membership m join app_user u on u.id = m.user_id
+         where m.org_id = $1
+         order by domain",
+    )
+    .bind(tx.org().as_uuid())
+    .fetch_all(tx.conn())
+    .await?)
+}

@@ -58,6 +58,15 @@ impl WebError {
         }
     }
 
+    /// A 403: the caller's role may not do this.
+    pub fn forbidden() -> Self {
+        Self::Client {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: "your role may not do this".to_owned(),
+        }
+    }
+
     /// The status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -75,6 +84,19 @@ impl From<StoreError> for WebError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound { .. } => Self::NotFound,
+            StoreError::InvalidTransition { from, to, .. } => Self::Client {
+                status: StatusCode::CONFLICT,
+                code: "invalid_transition",
+                message: format!("cannot go from {from} to {to}"),
+            },
+            StoreError::Conflict { .. } => Self::Client {
+                status: StatusCode::CONFLICT,
+                code: "conflict",
+                message: "this conflicts with an existing record".to_owned(),
+            },
+            StoreError::Rejected { .. } => {
+                Self::bad_request("rejected", "a value is out of range or too long")
+            }
             other => Self::Internal(error_chain(&other)),
         }
     }

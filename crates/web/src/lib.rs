@@ -84,7 +84,18 @@ pub fn build_router(state: AppState) -> Router {
         .route("/auth/mfa", post(routes::auth::mfa))
         .route("/auth/logout", post(routes::auth::logout))
         .route("/suppliers", get(routes::suppliers::list))
-        .route("/suppliers/{id}", get(routes::suppliers::get));
+        .route("/suppliers/{id}", get(routes::suppliers::get))
+        .route(
+            "/messages",
+            get(routes::messages::list)
+                .post(routes::messages::submit)
+                .layer(DefaultBodyLimit::max(routes::messages::MESSAGE_BODY_LIMIT)),
+        )
+        .route("/messages/{id}", get(routes::messages::get))
+        .route("/cases", get(routes::cases::list))
+        .route("/cases/{id}", get(routes::cases::get))
+        .route("/cases/{id}/verifications", post(routes::cases::verify))
+        .route("/cases/{id}/resolve", post(routes::cases::resolve));
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))

@@ -6,8 +6,10 @@
 //! `SKIPPED:` line and passes, as in the store's suite.
 
 mod auth;
+mod cases;
 mod headers;
 mod health;
+mod messages;
 mod tenancy;
 
 use reqwest::StatusCode;

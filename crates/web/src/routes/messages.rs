@@ -148,12 +148,17 @@ async fn load_context_inputs(
             ..sentra_engine::Supplier::default()
         })
         .collect();
-    let domains = organisation::member_email_domains(&mut session.tx)
-        .await?
+    let domains = org_domains(organisation::member_email_domains(&mut session.tx).await?);
+    Ok((suppliers, domains))
+}
+
+/// The organisation's own domains from its members' address domains:
+/// free-mail domains and blanks dropped.
+fn org_domains(member_domains: Vec<String>) -> Vec<String> {
+    member_domains
         .into_iter()
         .filter(|d| !d.is_empty() && !FREE_MAIL.contains(&d.as_str()))
-        .collect();
-    Ok((suppliers, domains))
+        .collect()
 }
 
 /// `POST /api/v1/messages`: analyses and stores one email. Answers 201
@@ -391,6 +396,17 @@ mod tests {
         assert_eq!(clip(Some("ééé"), 2).as_deref(), Some("éé"));
         assert_eq!(clip(Some("   "), 5), None);
         assert_eq!(clip(None, 5), None);
+    }
+
+    #[test]
+    fn free_mail_domains_are_never_the_organisations_own() {
+        let got = org_domains(vec![
+            "hartleybuild.co.uk".to_owned(),
+            "gmail.com".to_owned(),
+            String::new(),
+            "outlook.com".to_owned(),
+        ]);
+        assert_eq!(got, ["hartleybuild.co.uk"]);
     }
 
     #[test]

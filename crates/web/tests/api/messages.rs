@@ -6,7 +6,9 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, COOKIE};
 use sentra_domain::OrgId;
 use sentra_domain::bank::{BankAccount, SortCode, UkAccountNumber};
+use sentra_store::ids::MessageId;
 use sentra_store::repo::bank_account::{self, AccountStatus};
+use sentra_store::repo::message;
 use sentra_store::repo::supplier::{self, SupplierFields, SupplierStatus};
 use serde_json::Value;
 
@@ -168,6 +170,22 @@ async fn a_genuine_invoice_from_a_verified_supplier_is_low_and_opens_no_case() {
         ],
         [1, 1, 0, 0, 1]
     );
+
+    // The raw MIME is stored, but only encrypted, and decrypts back.
+    let stored: Vec<u8> = sqlx::query_scalar("select raw_mime from message where org_id = $1")
+        .bind(who.org.as_uuid())
+        .fetch_one(app.db.superuser())
+        .await
+        .expect("raw");
+    assert!(!stored.windows(13).any(|w| w == b"APX-2026-1152"));
+    let message_id = MessageId::from_uuid(uuid::Uuid::parse_str(id).expect("uuid"));
+    let mut tx = app.tx(who.org).await;
+    let raw = message::raw_mime(&mut tx, &app.keys, message_id)
+        .await
+        .expect("decrypt")
+        .expect("kept");
+    tx.rollback().await.expect("rollback");
+    assert_eq!(raw.as_slice(), LEGIT_INVOICE.as_bytes());
 
     let one: Value = app
         .get(&format!("/api/v1/messages/{id}"), Some(&cookie))

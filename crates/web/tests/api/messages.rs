@@ -408,3 +408,42 @@ async fn unparseable_bytes_are_stored_and_assessed_not_refused() {
     let body: Value = res.json().await.expect("json");
     assert_eq!(body["category"], "unparseable", "{body}");
 }
+
+#[tokio::test]
+async fn a_medium_risk_message_opens_a_case_at_the_threshold() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let (who, cookie) = hartley(&app, "clerk@hartleybuild.co.uk").await;
+    // A real supplier with no verified account on file: details cannot be checked.
+    let mut tx = app.tx(who.org).await;
+    supplier::create(
+        &mut tx,
+        &SupplierFields {
+            name: "Greenway Skip Hire Ltd".to_owned(),
+            domains: vec!["greenwayskips.co.uk".to_owned()],
+            country: Some("GB".to_owned()),
+            status: SupplierStatus::Active,
+        },
+    )
+    .await
+    .expect("supplier");
+    tx.commit().await.expect("commit");
+    let eml = "From: Greenway Skip Hire <invoices@greenwayskips.co.uk>\r
+To: Accounts <accounts@hartleybuild.co.uk>\r
+Subject: Invoice GW-2207\r
+Date: Tue, 03 Nov 2026 10:00:00 +0000\r
+Message-ID: <gw2207@greenwayskips.co.uk>\r
+Content-Type: text/plain; charset=utf-8\r
+\r
+Invoice GW-2207 for skip hire. Amount due: GBP 640.00.\r
+Please pay to sort code 20-00-00, account number 55779911.\r
+";
+    let body = submit(&app, &cookie, eml).await;
+    assert_eq!(body["risk"]["level"], "medium", "{body}");
+    assert!(body["case_id"].is_string(), "{body}");
+    assert_eq!(
+        body["extracted"]["bank_accounts"][0]["account_number"],
+        "****9911"
+    );
+}

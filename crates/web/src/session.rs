@@ -171,6 +171,16 @@ impl FromRequestParts<AppState> for TenantSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
         let current = CurrentUser::from_request_parts(parts, state).await?;
+        Self::open(state, &current).await
+    }
+}
+
+impl TenantSession {
+    /// Resolves the user's organisation and opens a transaction for it.
+    /// Handlers that must not hold a transaction while they do slow work
+    /// (reading a large upload, running the engine) extract [`CurrentUser`]
+    /// and call this themselves, once per transaction they need.
+    pub async fn open(state: &AppState, current: &CurrentUser) -> Result<Self, WebError> {
         let (org, role) = memberships(&state.pool, current.user)
             .await?
             .into_iter()

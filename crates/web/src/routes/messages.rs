@@ -11,7 +11,7 @@
 //! full number, and a response is easier to leak than the database.
 
 use crate::routes::{parse_uuid, rfc3339};
-use crate::session::TenantSession;
+use crate::session::{CurrentUser, TenantSession};
 use crate::{AppState, WebError};
 use axum::Json;
 use axum::body::Bytes;
@@ -166,10 +166,15 @@ fn org_domains(member_domains: Vec<String>) -> Vec<String> {
 /// plus `id` and `case_id`.
 pub async fn submit(
     State(state): State<AppState>,
-    mut session: TenantSession,
+    current: CurrentUser,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), WebError> {
+    // No transaction is held while the body uploads or the engine runs: one
+    // short read transaction loads what the engine needs, another writes
+    // the results. A slow client or a large email cannot pin a pool
+    // connection.
+    let mut session = TenantSession::open(&state, &current).await?;
     require_writer(&session)?;
     check_content_type(&headers)?;
     let raw = body.map_err(|r| body_error(&r))?;
@@ -177,6 +182,7 @@ pub async fn submit(
         return Err(WebError::bad_request("empty_body", "the email is empty"));
     }
     let (suppliers, org_domains) = load_context_inputs(&mut session, &state).await?;
+    session.tx.commit().await?;
     let raw_for_engine = raw.clone();
     // Parsing and scoring are CPU-bound; keep them off the request threads.
     // History is empty for now: "first time seen" signals fire on every
@@ -196,6 +202,7 @@ pub async fn submit(
     .map_err(|e| WebError::internal(format!("engine task: {e}")))?;
     mask_extracted(&mut report.extracted);
 
+    let mut session = TenantSession::open(&state, &current).await?;
     let tx = &mut session.tx;
     let mailbox_id = mailbox::submission_mailbox(tx).await?;
     let from_address = clip(report.from.as_ref().and_then(|f| f.address.as_deref()), 320);

@@ -2,6 +2,8 @@
 
 // The fixture corpus through `sentra scan`: expectations and golden reports.
 mod corpus;
+// `sentra dev fake-graph`: the fake Microsoft Graph server as a process.
+mod dev_fake_graph;
 // The sandboxed PDF extractor and its worker processes.
 mod pdf;
 // `sentra scan`'s contract: options, JSON shape, exit codes.

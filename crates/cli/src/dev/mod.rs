@@ -40,7 +40,7 @@ enum DevCommand {
         suppliers: Option<PathBuf>,
     },
     /// Run the fake Microsoft Graph server (login and Graph bases, `/_fake`
-    /// admin API) on a loopback address until Ctrl-C. See docs/FAKE_GRAPH.md.
+    /// admin API) on a loopback address until Ctrl-C. See `docs/FAKE_GRAPH.md`.
     FakeGraph {
         /// Loopback address to bind; port 0 picks a free one (printed).
         #[arg(long, default_value = "127.0.0.1:8089")]

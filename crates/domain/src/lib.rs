@@ -11,6 +11,7 @@ pub mod bank;
 mod email;
 mod error;
 mod ids;
+pub mod jobs;
 mod money;
 mod risk;
 mod role;

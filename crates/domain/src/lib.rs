@@ -12,6 +12,7 @@ mod email;
 mod error;
 pub mod graph_notify;
 mod ids;
+pub mod jobs;
 mod money;
 mod risk;
 mod role;

@@ -95,6 +95,36 @@ pub fn session_data(mfa_verified: bool) -> serde_json::Value {
     serde_json::json!({ "mfa_verified": mfa_verified })
 }
 
+/// What the session row's `data` holds right after a TOTP (or recovery
+/// code) verification at unix second `at`: `mfa_at` is what step-up checks.
+pub fn mfa_passed_data(at: i64) -> serde_json::Value {
+    serde_json::json!({ "mfa_verified": true, "mfa_at": at })
+}
+
+/// Unix seconds now.
+pub fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// How recent an MFA verification must be for a sensitive action.
+pub const STEP_UP_SECS: i64 = 5 * 60;
+
+/// Refuses a sensitive action (bank-detail approval, role changes, exports,
+/// mailbox disconnect) unless MFA was verified in this session within the
+/// last [`STEP_UP_SECS`]: 403 `step_up_required`.
+pub fn require_step_up(mfa_at: Option<i64>) -> Result<(), WebError> {
+    let now = unix_now();
+    match mfa_at {
+        // A timestamp from the future (clock skew) is allowed a minute.
+        Some(at) if at <= now + 60 && now - at <= STEP_UP_SECS => Ok(()),
+        _ => Err(WebError::Client {
+            status: axum::http::StatusCode::FORBIDDEN,
+            code: "step_up_required",
+            message: "confirm with a fresh authenticator code first".to_owned(),
+        }),
+    }
+}
+
 /// A request's live session, MFA or not (for the MFA step and logout).
 #[derive(Debug, Clone)]
 pub struct AnySession {
@@ -104,6 +134,8 @@ pub struct AnySession {
     pub user: UserId,
     /// Whether MFA has been passed in this session.
     pub mfa_verified: bool,
+    /// Unix seconds of the session's last TOTP verification, if any.
+    pub mfa_at: Option<i64>,
 }
 
 impl FromRequestParts<AppState> for AnySession {
@@ -120,10 +152,12 @@ impl FromRequestParts<AppState> for AnySession {
             .get("mfa_verified")
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(false);
+        let mfa_at = found.data.get("mfa_at").and_then(serde_json::Value::as_i64);
         Ok(Self {
             token,
             user: found.user_id,
             mfa_verified,
+            mfa_at,
         })
     }
 }
@@ -134,6 +168,8 @@ impl FromRequestParts<AppState> for AnySession {
 pub struct CurrentUser {
     /// The user.
     pub user: UserId,
+    /// Unix seconds of the session's last TOTP verification (step-up).
+    pub mfa_at: Option<i64>,
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -148,7 +184,10 @@ impl FromRequestParts<AppState> for CurrentUser {
                 return Err(WebError::Unauthorized);
             }
         }
-        Ok(Self { user: any.user })
+        Ok(Self {
+            user: any.user,
+            mfa_at: any.mfa_at,
+        })
     }
 }
 
@@ -162,6 +201,8 @@ pub struct TenantSession {
     pub org: OrgId,
     /// Their role there.
     pub role: Role,
+    /// Unix seconds of the session's last TOTP verification (step-up).
+    pub mfa_at: Option<i64>,
     /// The transaction bound to `org`; commit it to keep writes.
     pub tx: TenantTx,
 }
@@ -195,6 +236,7 @@ impl TenantSession {
             user: current.user,
             org,
             role,
+            mfa_at: current.mfa_at,
             tx,
         })
     }

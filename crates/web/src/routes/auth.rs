@@ -12,7 +12,9 @@
 //! unknown address has no organisation and is only logged.
 
 use crate::error::ApiJson;
-use crate::session::{AnySession, SessionToken, clear_cookie, session_data, token_from};
+use crate::session::{
+    AnySession, SessionToken, clear_cookie, mfa_passed_data, session_data, token_from, unix_now,
+};
 use crate::{AppState, WebError, password, totp};
 use axum::Json;
 use axum::extract::State;
@@ -202,7 +204,7 @@ pub async fn mfa(
         &state.pool,
         &session_.token.storage_hash(),
         &token.storage_hash(),
-        &session_data(true),
+        &mfa_passed_data(unix_now()),
     )
     .await?
     {

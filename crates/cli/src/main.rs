@@ -28,7 +28,7 @@ struct Cli {
 enum Command {
     /// Analyse email files offline and report what looks like payment fraud.
     Scan(scan::ScanArgs),
-    /// Show Sentra working on the sample mailbox shipped in `examples/`.
+    /// Run the whole product on realistic data: a private database, the web app, seeded mail.
     Demo(demo::DemoArgs),
     /// Verify the audit log's hash chains, or sign a checkpoint of their heads.
     Audit(audit_cmd::AuditArgs),

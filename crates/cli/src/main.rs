@@ -6,6 +6,7 @@
 
 mod admin;
 mod audit_cmd;
+mod config;
 mod demo;
 mod dev;
 mod keys_cmd;
@@ -38,6 +39,8 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Run the web application.
     Serve(serve::ServeArgs),
+    /// Check the configuration (TOML file plus SENTRA_* environment).
+    Config(config::check::ConfigArgs),
     /// Operator commands (create an organisation and its owner).
     Admin(admin::AdminArgs),
     /// Developer tools (benchmark corpora).
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => migrate::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Admin(args) => admin::run(&args),
+        Command::Config(args) => config::check::run(&args),
         Command::Audit(args) => audit_cmd::run(&args),
         Command::Keys(args) => keys_cmd::run(&args),
         Command::Scan(args) => scan::run(&args, &pdf),

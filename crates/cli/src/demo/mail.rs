@@ -4,14 +4,23 @@
 //! compiled into the binary so the demo runs from any folder, and the
 //! "live" fraudulent message sent a minute after start.
 //!
-//! Delivery goes through [`MailSink`]: today [`HttpSubmission`], which posts
-//! each message to `POST /api/v1/messages` as the demo clerk, the same
-//! analysis path a user's submission takes. When the worker's mailbox sync
-//! lands, a sink that puts the messages on the fake Microsoft Graph server
-//! and lets the sync pipeline fetch them replaces it here, and nothing else
-//! in the demo changes.
+//! Delivery goes through [`MailSink`]: today [`MailboxIngest`], which hands
+//! each message to the ingest pipeline (`sentra-ingest`, the code the
+//! worker's sync jobs run) as mail arriving in the demo organisation's
+//! Microsoft 365 mailbox `accounts@hartleybuild.co.uk`, received at its own
+//! `Date:` so the engine's history builds up in order: stored once,
+//! analysed, a case at the organisation's threshold, alerts recorded. When
+//! the Graph sync runs in-process, a sink that puts the messages on the fake
+//! Microsoft Graph server and lets the sync fetch them replaces it here, and
+//! nothing else in the demo changes.
 
 use anyhow::Context as _;
+use sentra_domain::OrgId;
+use sentra_store::crypto::Keyring;
+use sentra_store::ids::MailboxId;
+use sentra_store::repo::mailbox::{self, Provider};
+use sentra_store::{AppPool, TenantTx};
+use std::sync::Arc;
 
 /// Embeds corpus files by name.
 macro_rules! corpus {
@@ -90,6 +99,8 @@ pub(crate) struct Delivered {
     pub level: String,
     /// The case opened for it, if any.
     pub case_id: Option<String>,
+    /// Alerts recorded for that case.
+    pub alerts: usize,
 }
 
 /// Where the demo's mail goes to be analysed.
@@ -98,69 +109,70 @@ pub(crate) trait MailSink {
     async fn deliver(&self, raw: &[u8]) -> anyhow::Result<Delivered>;
 }
 
-/// Submits messages through the web API, signed in as one user.
-#[derive(Debug)]
-pub(crate) struct HttpSubmission {
-    client: reqwest::Client,
-    base: String,
-    cookie: String,
+/// Delivers into the demo organisation's Microsoft 365 mailbox through the
+/// ingest pipeline.
+pub(crate) struct MailboxIngest {
+    ingestor: sentra_ingest::Ingestor,
+    org: OrgId,
+    mailbox: MailboxId,
 }
 
-impl HttpSubmission {
-    /// Signs in to the application at `base` (`http://127.0.0.1:PORT`) as a
-    /// user without MFA.
-    pub(crate) async fn sign_in(base: &str, email: &str, password: &str) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(120))
-            .build()
-            .context("building the HTTP client")?;
-        let res = client
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&serde_json::json!({ "email": email, "password": password }))
-            .send()
+/// The demo mailbox's address.
+pub(crate) const MAILBOX: &str = "accounts@hartleybuild.co.uk";
+
+impl MailboxIngest {
+    /// Connects the demo mailbox of `org` (once, when seeding).
+    pub(crate) async fn connect_mailbox(pool: &AppPool, org: OrgId) -> anyhow::Result<MailboxId> {
+        let mut tx = TenantTx::begin(pool, org, None).await?;
+        let id = mailbox::create(&mut tx, Provider::M365, MAILBOX)
             .await
-            .context("signing in to the demo")?;
-        anyhow::ensure!(
-            res.status().is_success(),
-            "demo sign-in answered {}",
-            res.status()
+            .context("connecting the demo mailbox")?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The pipeline over `pool`, delivering into `mailbox` of `org`.
+    pub(crate) fn open(
+        pool: AppPool,
+        keys: Arc<Keyring>,
+        org: OrgId,
+        mailbox: MailboxId,
+    ) -> anyhow::Result<Self> {
+        let pdf: Arc<dyn sentra_engine::TextExtractor> = Arc::new(
+            sentra_cli::pdf::SandboxedPdfExtractor::new().context("starting the PDF sandbox")?,
         );
-        let cookie = res
-            .headers()
-            .get_all(reqwest::header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .filter_map(|v| v.split(';').next())
-            .find(|v| v.contains("sentra_session="))
-            .context("the sign-in set no session cookie")?
-            .to_owned();
         Ok(Self {
-            client,
-            base: base.to_owned(),
-            cookie,
+            ingestor: sentra_ingest::Ingestor::new(pool, keys).with_pdf(pdf),
+            org,
+            mailbox,
         })
     }
 }
 
-impl MailSink for HttpSubmission {
+impl MailSink for MailboxIngest {
     async fn deliver(&self, raw: &[u8]) -> anyhow::Result<Delivered> {
-        let res = self
-            .client
-            .post(format!("{}/api/v1/messages", self.base))
-            .header(reqwest::header::COOKIE, &self.cookie)
-            .header(reqwest::header::CONTENT_TYPE, "message/rfc822")
-            .body(raw.to_vec())
-            .send()
+        let meta = sentra_ingest::headers::read(raw);
+        let provider_id = format!("demo:{}", sentra_ingest::headers::hex(&meta.content_sha256));
+        let done = self
+            .ingestor
+            .ingest_raw(
+                self.org,
+                None,
+                &sentra_ingest::Incoming {
+                    mailbox: self.mailbox,
+                    provider_id: &provider_id,
+                    raw,
+                    received_at: meta.date,
+                },
+                sentra_ingest::Source::Sync,
+            )
             .await
-            .context("submitting a message")?;
-        let status = res.status();
-        let body: serde_json::Value = res.json().await.context("reading the submission answer")?;
-        anyhow::ensure!(status.is_success(), "submission answered {status}: {body}");
+            .context("ingesting a message")?;
         Ok(Delivered {
-            subject: body["subject"].as_str().unwrap_or_default().to_owned(),
-            level: body["risk"]["level"].as_str().unwrap_or("none").to_owned(),
-            case_id: body["case_id"].as_str().map(str::to_owned),
+            subject: meta.subject.unwrap_or_default(),
+            level: done.analysed.risk_level.as_str().to_owned(),
+            case_id: done.analysed.case_id.map(|c| c.to_string()),
+            alerts: done.analysed.alerts,
         })
     }
 }

@@ -210,22 +210,24 @@ async fn serve(
     let base = format!("http://{}", app.local_addr());
     let server = tokio::spawn(app.run_until(stopped(stop.clone())));
 
+    let pool = sentra_store::AppPool::connect(&urls.app, 4)
+        .await
+        .context("connecting to the demo database")?;
     let work = async {
-        let fresh = saved.org_id.is_none();
-        if fresh {
+        if saved.org_id.is_none() {
             say(
-                "  seeding:   Hartley Build Ltd, its suppliers and people, and 57 emails through the analysis engine…",
+                "  seeding:   Hartley Build Ltd, its suppliers, people and Microsoft 365 mailbox, and 57 emails through the ingest pipeline…",
             );
-            let pool = sentra_store::AppPool::connect(&urls.app, 2).await?;
             let (org, logins) = seed::organisation(&pool, &keyring).await.context(
                 "creating the demo organisation (if a previous start was interrupted, run `sentra demo --reset`)",
             )?;
-            pool.close().await;
+            let org_id: sentra_domain::OrgId = org.parse().context("the new organisation id")?;
+            let mailbox = mail::MailboxIngest::connect_mailbox(&pool, org_id).await?;
             saved.org_id = Some(org);
+            saved.mailbox_id = Some(mailbox.to_string());
             saved.logins = logins;
             dir.save_state(saved)?;
-            let clerk = clerk(saved)?;
-            let sink = mail::HttpSubmission::sign_in(&base, &clerk.email, &clerk.password).await?;
+            let sink = sink(&pool, &keyring, saved)?;
             let cases = mail::deliver_corpus(&sink).await?;
             saved.seeded_messages = mail::CORPUS.len();
             dir.save_state(saved)?;
@@ -255,10 +257,11 @@ async fn serve(
         return Err(e);
     }
     let at = tokio::time::Instant::from_std(started + Duration::from_secs(args.live_after));
-    let live = tokio::spawn(live(base.clone(), clerk(saved)?.clone(), at));
+    let live = tokio::spawn(live(base.clone(), sink(&pool, &keyring, saved)?, at));
     stopped(stop).await;
     say("Stopping…");
     live.abort();
+    pool.close().await;
     server
         .await
         .context("the web server task")?
@@ -266,32 +269,44 @@ async fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-fn clerk(saved: &state::DemoState) -> anyhow::Result<&state::Login> {
-    saved
-        .logins
-        .iter()
-        .find(|l| l.role == "clerk")
-        .context("the demo state has no clerk login; run `sentra demo --reset`")
+/// Where the demo's mail goes: the seeded mailbox, through the ingest pipeline.
+fn sink(
+    pool: &sentra_store::AppPool,
+    keyring: &Arc<Keyring>,
+    saved: &state::DemoState,
+) -> anyhow::Result<mail::MailboxIngest> {
+    let reset = "the demo state is incomplete; run `sentra demo --reset`";
+    let org = saved
+        .org_id
+        .as_deref()
+        .context(reset)?
+        .parse()
+        .context(reset)?;
+    let mailbox = sentra_store::ids::MailboxId::from_uuid(
+        saved
+            .mailbox_id
+            .as_deref()
+            .context(reset)?
+            .parse()
+            .context(reset)?,
+    );
+    mail::MailboxIngest::open(pool.clone(), keyring.clone(), org, mailbox)
 }
 
 /// At `at`, delivers the live fraudulent message.
-async fn live(base: String, clerk: state::Login, at: tokio::time::Instant) {
+async fn live(base: String, sink: mail::MailboxIngest, at: tokio::time::Instant) {
     tokio::time::sleep_until(at).await;
     let raw = mail::live_message(time::OffsetDateTime::now_utc());
-    let result = async {
-        let sink = mail::HttpSubmission::sign_in(&base, &clerk.email, &clerk.password).await?;
-        sink.deliver(&raw).await
-    }
-    .await;
-    match result {
+    match sink.deliver(&raw).await {
         Ok(d) => say(&format!(
-            "live: new message \"{}\": risk {}, {}",
+            "live: new message \"{}\": risk {}, {}, {} alert(s) recorded for the finance team (not sent: the demo has no mail server)",
             d.subject,
             d.level,
             d.case_id.map_or_else(
                 || "no case".to_owned(),
                 |c| format!("case {c} opened — see {base}/")
             ),
+            d.alerts,
         )),
         Err(e) => eprintln!("sentra: the live message could not be delivered: {e:#}"),
     }

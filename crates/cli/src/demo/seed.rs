@@ -14,7 +14,7 @@ use sentra_domain::{EmailAddress, Role, UserId};
 use sentra_engine::SupplierDirectory;
 use sentra_store::repo::bank_account::{self, AccountStatus};
 use sentra_store::repo::supplier::{self, SupplierFields, SupplierStatus};
-use sentra_store::repo::{organisation, user};
+use sentra_store::repo::{alert, organisation, user};
 use sentra_store::{AppPool, TenantTx, crypto, keys};
 use sentra_web::{password, totp};
 
@@ -90,6 +90,24 @@ pub(crate) async fn organisation(
         organisation::add_member(&mut tx, *id, *role).await?;
     }
     suppliers(&mut tx, keyring, owner).await?;
+    // Alerts at high risk and above to the owner and the approver, so the
+    // live message shows an alert beside its case. The demo has no mail
+    // server: alerts are recorded and queued, not sent.
+    alert::create(
+        &mut tx,
+        keyring,
+        &alert::NewChannel {
+            kind: alert::ChannelKind::Email,
+            name: "Finance team".to_owned(),
+            target: String::new(),
+            target_hint: None,
+            min_risk: sentra_domain::RiskLevel::High,
+            digest: false,
+            email_roles: vec![Role::Owner, Role::Approver],
+        },
+    )
+    .await
+    .context("creating the demo alert channel")?;
     tx.commit().await?;
     Ok((org.to_string(), logins))
 }

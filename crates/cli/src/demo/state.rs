@@ -60,6 +60,9 @@ pub(crate) struct DemoState {
     pub app_password: String,
     /// The demo organisation, once seeded.
     pub org_id: Option<String>,
+    /// The demo Microsoft 365 mailbox, once seeded.
+    #[serde(default)]
+    pub mailbox_id: Option<String>,
     /// The logins, once seeded.
     pub logins: Vec<Login>,
     /// How many corpus messages were delivered.

@@ -231,7 +231,9 @@ fn demo_seeds_serves_alerts_live_stops_and_reuses_its_data() {
     );
     let live = demo.wait_for("live: new message", Duration::from_secs(120));
     assert!(
-        live.contains("risk critical") && live.contains("case "),
+        live.contains("risk critical")
+            && live.contains("case ")
+            && live.contains(", 1 alert(s) recorded"),
         "{live}"
     );
     assert_eq!(cases(&base, &email, &password).len(), seeded + 1);

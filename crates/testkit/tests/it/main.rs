@@ -78,9 +78,8 @@ impl Setup {
 
 /// The client Sentra would use: no proxy, no redirects.
 pub(crate) fn client() -> Client {
-    Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
+    sentra_testkit::loopback_client_builder()
+        .expect("TLS config")
         .timeout(std::time::Duration::from_mins(1))
         .build()
         .expect("client builds")

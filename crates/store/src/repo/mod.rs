@@ -8,14 +8,19 @@
 //! that does not exist. Inserts write `org_id` from the transaction, and the
 //! `with check` policies refuse anything else.
 
+pub mod api_token;
 pub mod assessment;
 pub mod bank_account;
 pub mod case;
+pub mod invitation;
 pub mod mail_credential;
 pub mod mailbox;
+pub mod member;
 pub mod message;
 pub mod organisation;
+pub mod password_reset;
 pub mod session;
+pub mod settings;
 pub mod supplier;
 pub mod user;
 pub mod verification;

@@ -50,7 +50,7 @@ pub struct MfaBody {
 
 /// Writes one audit event in `user`'s (oldest) organisation, in its own
 /// transaction; no organisation, no event.
-async fn audit_for(
+pub(crate) async fn audit_for(
     state: &AppState,
     user: UserId,
     action: &str,
@@ -71,7 +71,7 @@ async fn audit_for(
     Ok(())
 }
 
-fn with_cookie(mut res: Response, cookie: axum::http::HeaderValue) -> Response {
+pub(crate) fn with_cookie(mut res: Response, cookie: axum::http::HeaderValue) -> Response {
     res.headers_mut().append(SET_COOKIE, cookie);
     res
 }
@@ -126,13 +126,15 @@ pub async fn login(
         session::delete(&state.pool, &old.storage_hash()).await?;
     }
     let mfa_required = found.user.mfa_enrolled;
+    let enrolment_required = !mfa_required && must_enrol(&state, id).await?;
     let token = SessionToken::generate()?;
-    session::create(
+    session::create_with_agent(
         &state.pool,
         &token.storage_hash(),
         id,
-        &session_data(!mfa_required),
+        &session_data(!mfa_required, None),
         crate::session::IDLE_SECS,
+        user_agent(&headers),
     )
     .await?;
     audit_for(
@@ -142,17 +144,48 @@ pub async fn login(
         serde_json::json!({ "mfa_required": mfa_required }),
     )
     .await?;
-    let res = Json(serde_json::json!({ "mfa_required": mfa_required })).into_response();
+    let res = Json(serde_json::json!({
+        "mfa_required": mfa_required,
+        "mfa_enrolment_required": enrolment_required,
+    }))
+    .into_response();
     Ok(with_cookie(res, token.set_cookie(state.secure_cookies)))
 }
 
-/// `POST /api/v1/auth/mfa`.
-pub async fn mfa(
-    State(state): State<AppState>,
-    session_: AnySession,
-    ApiJson(body): ApiJson<MfaBody>,
-) -> Result<Response, WebError> {
-    let id = session_.user;
+/// The request's `User-Agent`, for the session list.
+pub(crate) fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// Whether `user`, who has no authenticator, must enrol one before using
+/// their (oldest) organisation: owners and admins always, everyone when the
+/// organisation requires MFA.
+pub(crate) async fn must_enrol(state: &AppState, user: UserId) -> Result<bool, WebError> {
+    let Some((org, role)) = memberships(&state.pool, user).await?.into_iter().next() else {
+        return Ok(false);
+    };
+    if crate::session::role_requires_mfa(role) {
+        return Ok(true);
+    }
+    let mut tx = TenantTx::begin(&state.pool, org, Some(user)).await?;
+    let required = sentra_store::repo::settings::get(&mut tx)
+        .await?
+        .require_mfa;
+    tx.commit().await?;
+    Ok(required)
+}
+
+/// Checks a TOTP code for `id` with the replay guard and the lockout,
+/// auditing a failure as `failure_action`. `Ok(false)` is a refused code
+/// (already counted and audited).
+pub(crate) async fn check_totp(
+    state: &AppState,
+    id: UserId,
+    code: &str,
+    failure_action: &str,
+) -> Result<bool, WebError> {
     let (secret_enc, failures, locked) = user::totp_state(&state.pool, id).await?;
     let Some(secret_enc) = secret_enc else {
         return Err(WebError::Client {
@@ -163,19 +196,19 @@ pub async fn mfa(
     };
     if locked || failures >= TOTP_HARD_CAP {
         audit_for(
-            &state,
+            state,
             id,
-            "auth.mfa.failure",
+            failure_action,
             serde_json::json!({ "reason": "locked" }),
         )
         .await?;
-        return Err(WebError::Unauthorized);
+        return Ok(false);
     }
     let ctx = keys::USER_TOTP.context(keys::GLOBAL_ORG, id.as_uuid());
     let secret = crypto::decrypt(&state.keys, &ctx, &secret_enc)
         .map_err(|e| WebError::internal(format!("TOTP secret: {e}")))?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
-    let accepted = match totp::matching_step(&secret, &body.code, totp::step_at(now)) {
+    let accepted = match totp::matching_step(&secret, code, totp::step_at(now)) {
         Some(step) => user::accept_totp_step(&state.pool, id, step as i64).await?,
         None => false,
     };
@@ -189,28 +222,56 @@ pub async fn mfa(
         )
         .await?;
         audit_for(
-            &state,
+            state,
             id,
-            "auth.mfa.failure",
+            failure_action,
             serde_json::json!({ "reason": "code", "consecutive_failures": count }),
         )
         .await?;
-        return Err(WebError::Unauthorized);
     }
+    Ok(accepted)
+}
+
+/// Gives the session a new id with MFA passed and `mfa_at` now; the
+/// response carries the new cookie. 401 when the session is gone.
+pub(crate) async fn rotate_verified(
+    state: &AppState,
+    old: &SessionToken,
+) -> Result<axum::http::HeaderValue, WebError> {
     let token = SessionToken::generate()?;
+    let now = crate::session::unix_now();
     if !session::rotate(
         &state.pool,
-        &session_.token.storage_hash(),
+        &old.storage_hash(),
         &token.storage_hash(),
-        &session_data(true),
+        &session_data(true, Some(now)),
     )
     .await?
     {
         return Err(WebError::Unauthorized);
     }
-    audit_for(&state, id, "auth.mfa.success", serde_json::json!({})).await?;
+    Ok(token.set_cookie(state.secure_cookies))
+}
+
+/// `POST /api/v1/auth/mfa`.
+pub async fn mfa(
+    State(state): State<AppState>,
+    session_: AnySession,
+    ApiJson(body): ApiJson<MfaBody>,
+) -> Result<Response, WebError> {
+    if !check_totp(&state, session_.user, &body.code, "auth.mfa.failure").await? {
+        return Err(WebError::Unauthorized);
+    }
+    let cookie = rotate_verified(&state, &session_.token).await?;
+    audit_for(
+        &state,
+        session_.user,
+        "auth.mfa.success",
+        serde_json::json!({}),
+    )
+    .await?;
     let res = Json(serde_json::json!({ "mfa_verified": true })).into_response();
-    Ok(with_cookie(res, token.set_cookie(state.secure_cookies)))
+    Ok(with_cookie(res, cookie))
 }
 
 /// `POST /api/v1/auth/logout`: ends the session (204), or 401 without one.

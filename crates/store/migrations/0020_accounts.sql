@@ -18,11 +18,13 @@ alter table app_user add column totp_pending_enc bytea;
 -- personal api tokens: a user's credential bound to one organisation. the
 -- token text carries the organisation id, so the lookup runs inside that
 -- organisation's tenant transaction and rls applies as to any tenant row.
--- the role is not stored: it is the membership's role at the time of use.
+-- the role is not stored: it is the membership's role at the time of use,
+-- and a token whose owner is no longer a member is refused (the web layer
+-- checks the membership on every use; removal also deletes the tokens).
 create table api_token (
   org_id uuid not null references organisation (id) on delete cascade,
   id uuid primary key default gen_random_uuid(),
-  user_id uuid not null,
+  user_id uuid not null references app_user (id) on delete cascade,
   name text not null check (length(btrim(name)) between 1 and 100),
   -- hex sha-256 of the whole token text
   token_hash text not null check (length(token_hash) = 64),
@@ -31,9 +33,7 @@ create table api_token (
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   unique (org_id, id),
-  unique (org_id, token_hash),
-  -- removing someone from the organisation removes their tokens with it
-  foreign key (org_id, user_id) references membership (org_id, user_id) on delete cascade
+  unique (org_id, token_hash)
 );
 create index api_token_org_user_idx on api_token (org_id, user_id);
 alter table api_token enable row level security;

@@ -75,8 +75,12 @@ pub async fn set_role(tx: &mut TenantTx, user: UserId, role: Role) -> Result<(),
     super::affected(done.rows_affected(), "member")
 }
 
-/// Removes `user` from the organisation (their tokens here go with it).
+/// Removes `user` from the organisation, with their API tokens here.
 pub async fn remove(tx: &mut TenantTx, user: UserId) -> Result<(), StoreError> {
+    sqlx::query("delete from api_token where user_id = $1")
+        .bind(user.as_uuid())
+        .execute(tx.conn())
+        .await?;
     let done = sqlx::query("delete from membership where user_id = $1")
         .bind(user.as_uuid())
         .execute(tx.conn())

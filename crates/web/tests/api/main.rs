@@ -13,6 +13,7 @@ mod health;
 mod invitations;
 mod messages;
 mod reset;
+mod sessions;
 mod tenancy;
 mod tokens;
 mod users;

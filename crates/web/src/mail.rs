@@ -36,10 +36,10 @@ pub enum Mailer {
     Disabled,
     /// An SMTP relay.
     Smtp {
-        /// The transport.
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        /// The transport (boxed: it is large and the other variants small).
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
         /// The `From` address.
-        from: Mailbox,
+        from: Box<Mailbox>,
     },
     /// Kept in memory (tests).
     Capture(Arc<Mutex<Vec<Outgoing>>>),
@@ -74,7 +74,10 @@ impl Mailer {
             .timeout(Some(SEND_TIMEOUT))
             .build();
         let from = from.parse().map_err(|_| MailConfigError::From)?;
-        Ok(Self::Smtp { transport, from })
+        Ok(Self::Smtp {
+            transport: Box::new(transport),
+            from: Box::new(from),
+        })
     }
 
     /// Whether mail can be delivered at all.
@@ -92,7 +95,7 @@ impl Mailer {
                 }
             }
             Self::Smtp { transport, from } => {
-                let (transport, from) = (transport.clone(), from.clone());
+                let (transport, from) = (transport.clone(), (**from).clone());
                 tokio::spawn(async move {
                     let Ok(to) = mail.to.parse::<Mailbox>() else {
                         tracing::warn!("mail not sent: recipient address does not parse");

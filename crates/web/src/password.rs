@@ -31,21 +31,6 @@ pub async fn verify_blocking(password: String, phc: String) -> Result<bool, crat
     .map_err(|_| crate::WebError::internal("password verification task failed"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hashes_are_argon2id_with_owasp_parameters_and_verify() {
-        let phc = hash("correct horse battery staple").unwrap_or_default();
-        assert!(phc.starts_with("$argon2id$"), "{phc}");
-        assert!(phc.contains("m=19456,t=2,p=1"), "{phc}");
-        assert!(verify("correct horse battery staple", &phc));
-        assert!(!verify("correct horse battery stapl", &phc));
-        assert!(!verify("anything", "not a phc string"));
-    }
-}
-
 /// Shortest and longest accepted passwords (ASVS V2.1.1/V2.1.2).
 pub const PASSWORD_LEN: std::ops::RangeInclusive<usize> = 12..=128;
 
@@ -123,4 +108,19 @@ pub async fn match_recovery_code(
     })
     .await
     .map_err(|_| crate::WebError::internal("recovery code task failed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_with_owasp_parameters_and_verify() {
+        let phc = hash("correct horse battery staple").unwrap_or_default();
+        assert!(phc.starts_with("$argon2id$"), "{phc}");
+        assert!(phc.contains("m=19456,t=2,p=1"), "{phc}");
+        assert!(verify("correct horse battery staple", &phc));
+        assert!(!verify("correct horse battery stapl", &phc));
+        assert!(!verify("anything", "not a phc string"));
+    }
 }

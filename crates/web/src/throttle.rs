@@ -87,20 +87,21 @@ impl IpLimiter {
 
     /// How many addresses are tracked.
     pub fn tracked(&self) -> usize {
-        self.buckets.lock().map(|m| m.len()).unwrap_or(0)
+        self.buckets.lock().map_or(0, |m| m.len())
     }
 }
 
 fn key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                IpAddr::V4(v4)
+            } else {
                 let s = v6.segments();
                 IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
             }
-        },
+        }
     }
 }
 

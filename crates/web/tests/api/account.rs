@@ -296,10 +296,10 @@ async fn step_up_is_required_then_accepted_and_a_replayed_code_refused() {
         .await;
     let cookie = app.sign_in(&owner).await;
     age_step_up(&app).await;
-    let patch = json!({ "role": "approver" });
+    let role_body = json!({ "role": "approver" });
     let path = format!("/api/v1/users/{}", clerk.user);
     let res = app
-        .call(Method::PATCH, &path, Some(&patch), Some(&cookie))
+        .call(Method::PATCH, &path, Some(&role_body), Some(&cookie))
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_code(res).await, "step_up_required");
@@ -321,7 +321,7 @@ async fn step_up_is_required_then_accepted_and_a_replayed_code_refused() {
     let stepped = session_cookie(res.headers()).expect("rotated");
     assert_ne!(stepped, cookie);
     let res = app
-        .call(Method::PATCH, &path, Some(&patch), Some(&stepped))
+        .call(Method::PATCH, &path, Some(&role_body), Some(&stepped))
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     // The same code cannot step up again.

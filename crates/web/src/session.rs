@@ -98,11 +98,16 @@ pub(crate) fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// What the session row's `data` holds: whether every factor the account
-/// has was passed, and when the last TOTP, recovery-code or step-up
-/// verification happened (`mfa_at`, unix seconds).
-pub fn session_data(mfa_verified: bool, mfa_at: Option<i64>) -> serde_json::Value {
-    serde_json::json!({ "mfa_verified": mfa_verified, "mfa_at": mfa_at })
+/// What the session row's `data` holds at sign-in: whether every factor
+/// the account has was passed (no `mfa_at` yet).
+pub fn session_data(mfa_verified: bool) -> serde_json::Value {
+    serde_json::json!({ "mfa_verified": mfa_verified })
+}
+
+/// The session data after a successful TOTP, recovery-code or step-up
+/// check at unix second `at`: `mfa_at` is what step-up checks read.
+pub fn session_data_mfa(at: i64) -> serde_json::Value {
+    serde_json::json!({ "mfa_verified": true, "mfa_at": at })
 }
 
 /// A request's live session, MFA or not (for the MFA step and logout).
@@ -236,7 +241,9 @@ impl CurrentUser {
 /// [`CurrentUser::require_step_up`] for a bare timestamp.
 pub fn require_step_up(mfa_at: Option<i64>) -> Result<(), WebError> {
     match mfa_at {
-        Some(at) if unix_now().saturating_sub(at) <= STEP_UP_SECS => Ok(()),
+        Some(at) if unix_now().saturating_sub(at) <= STEP_UP_SECS && at <= unix_now() + 60 => {
+            Ok(())
+        }
         _ => Err(WebError::Client {
             status: axum::http::StatusCode::FORBIDDEN,
             code: "step_up_required",

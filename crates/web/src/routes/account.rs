@@ -6,8 +6,8 @@
 //! the organisation. Codes, passwords and tokens are never logged or
 //! audited: only that something happened and counts.
 
+use crate::auth::{audit_for, check_totp, rotate_verified, user_agent, with_cookie};
 use crate::error::ApiJson;
-use crate::routes::auth::{audit_for, check_totp, rotate_verified, user_agent, with_cookie};
 use crate::session::{AnySession, CurrentUser, SessionToken, session_data};
 use crate::{AppState, WebError, mail, password, qr, secret, totp};
 use axum::Json;
@@ -89,7 +89,7 @@ pub async fn signup(
         &state.pool,
         &token.storage_hash(),
         owner,
-        &session_data(true, None),
+        &session_data(true),
         crate::session::IDLE_SECS,
         user_agent(&headers),
     )
@@ -172,8 +172,8 @@ pub async fn confirm(
             &state.pool,
             who.user,
             user::Factor::Totp,
-            crate::routes::auth::LOCK_THRESHOLD,
-            crate::routes::auth::LOCK_SECS,
+            crate::auth::LOCK_THRESHOLD,
+            crate::auth::LOCK_SECS,
         )
         .await?;
         return Err(WebError::bad_request(
@@ -220,7 +220,7 @@ pub async fn recovery(
             message: "this account has no authenticator enrolled".to_owned(),
         });
     }
-    if locked || failures >= crate::routes::auth::TOTP_HARD_CAP {
+    if locked || failures >= crate::auth::TOTP_HARD_CAP {
         audit_for(
             &state,
             id,
@@ -241,8 +241,8 @@ pub async fn recovery(
             &state.pool,
             id,
             user::Factor::Totp,
-            crate::routes::auth::LOCK_THRESHOLD,
-            crate::routes::auth::LOCK_SECS,
+            crate::auth::LOCK_THRESHOLD,
+            crate::auth::LOCK_SECS,
         )
         .await?;
         audit_for(
@@ -307,8 +307,8 @@ pub async fn step_up(
                 &state.pool,
                 who.user,
                 user::Factor::Password,
-                crate::routes::auth::LOCK_THRESHOLD,
-                crate::routes::auth::LOCK_SECS,
+                crate::auth::LOCK_THRESHOLD,
+                crate::auth::LOCK_SECS,
             )
             .await?;
             audit_for(

@@ -8,8 +8,8 @@
 //! has an account, needs that person signed in; it then adds the
 //! membership. One transaction, one audit event either way.
 
+use crate::auth::user_agent;
 use crate::error::ApiJson;
-use crate::routes::auth::user_agent;
 use crate::routes::users::parse_role;
 use crate::secret::{INVITATION_PREFIX, OrgToken};
 use crate::session::{AnySession, SessionToken, TenantSession, session_data};
@@ -245,13 +245,13 @@ pub async fn accept(
         &state.pool,
         &cookie.storage_hash(),
         user_id,
-        &session_data(true, None),
+        &session_data(true),
         crate::session::IDLE_SECS,
         user_agent(&headers),
     )
     .await?;
     let res = (StatusCode::CREATED, Json(out)).into_response();
-    Ok(crate::routes::auth::with_cookie(
+    Ok(crate::auth::with_cookie(
         res,
         cookie.set_cookie(state.secure_cookies),
     ))

@@ -7,6 +7,8 @@ pub mod health;
 pub mod invitations;
 pub mod messages;
 pub mod settings;
+pub mod supplier_changes;
+pub mod supplier_import;
 pub mod suppliers;
 pub mod tokens;
 pub mod users;

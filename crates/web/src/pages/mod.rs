@@ -33,6 +33,7 @@
 //!    data for an allowed role, no other organisation's data, 303 to
 //!    `/login` without a session, 403 page for a refused role.
 
+pub mod account;
 pub mod auth;
 pub mod error;
 pub mod home;
@@ -56,6 +57,7 @@ pub use error::PageError;
 /// Every page route (public and signed-in); merged into the app router.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(account::routes())
         .merge(auth::routes())
         .merge(home::routes())
         .route("/assets/{file}", axum::routing::get(crate::assets::serve))

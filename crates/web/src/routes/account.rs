@@ -106,10 +106,20 @@ pub async fn signup(
     Ok(with_cookie(res, token.set_cookie(state.secure_cookies)))
 }
 
-/// `POST /api/v1/auth/mfa/enrol`: starts (or restarts) enrolment and shows
-/// the secret: the `otpauth://` URI, the QR code as SVG and the base32
-/// text. Replacing an enrolled authenticator needs step-up.
-pub async fn enrol(State(state): State<AppState>, who: CurrentUser) -> Result<Response, WebError> {
+/// A started enrolment: what the person copies into their app.
+#[derive(Debug)]
+pub struct Enrolment {
+    /// The secret, base32.
+    pub secret: String,
+    /// The `otpauth://` URI.
+    pub otpauth_uri: String,
+    /// The QR code of the URI, as SVG.
+    pub qr_svg: String,
+}
+
+/// Starts (or restarts) enrolment for `who`: a fresh pending secret.
+/// Replacing an enrolled authenticator needs step-up.
+pub async fn start_enrolment(state: &AppState, who: &CurrentUser) -> Result<Enrolment, WebError> {
     who.session()?;
     if who.mfa_enrolled {
         who.require_step_up()?;
@@ -126,16 +136,55 @@ pub async fn enrol(State(state): State<AppState>, who: CurrentUser) -> Result<Re
     let uri = qr::otpauth_uri("Sentra", &account.email, &b32);
     let svg = qr::svg(&uri)?;
     audit_for(
-        &state,
+        state,
         who.user,
         "auth.mfa.enrol.start",
         serde_json::json!({}),
     )
     .await?;
-    Ok(
-        Json(serde_json::json!({ "secret": b32, "otpauth_uri": uri, "qr_svg": svg }))
-            .into_response(),
-    )
+    Ok(Enrolment {
+        secret: b32,
+        otpauth_uri: uri,
+        qr_svg: svg,
+    })
+}
+
+/// The enrolment already started for `who`, shown again (after a wrong
+/// code, or a reload), or `None` when none is pending.
+pub async fn pending_enrolment(
+    state: &AppState,
+    who: &CurrentUser,
+) -> Result<Option<Enrolment>, WebError> {
+    let Some(pending) = user::totp_pending(&state.pool, who.user).await? else {
+        return Ok(None);
+    };
+    let account = user::get(&state.pool, who.user).await?;
+    let ctx = keys::USER_TOTP_PENDING.context(keys::GLOBAL_ORG, who.user.as_uuid());
+    let secret = zeroize::Zeroizing::new(
+        crypto::decrypt(&state.keys, &ctx, &pending)
+            .map_err(|e| WebError::internal(format!("TOTP secret: {e}")))?,
+    );
+    let b32 = totp::base32_encode(&secret);
+    let uri = qr::otpauth_uri("Sentra", &account.email, &b32);
+    let svg = qr::svg(&uri)?;
+    Ok(Some(Enrolment {
+        secret: b32,
+        otpauth_uri: uri,
+        qr_svg: svg,
+    }))
+}
+
+/// `POST /api/v1/auth/mfa/enrol`: starts (or restarts) enrolment and shows
+/// the secret: the `otpauth://` URI, the QR code as SVG and the base32
+/// text. Replacing an enrolled authenticator needs step-up.
+pub async fn enrol(State(state): State<AppState>, who: CurrentUser) -> Result<Response, WebError> {
+    let e = start_enrolment(&state, &who).await?;
+    Ok(Json(serde_json::json!({
+        "secret": e.secret,
+        "otpauth_uri": e.otpauth_uri,
+        "qr_svg": e.qr_svg,
+    }))
+    .into_response())
 }
 
 /// A body with one code.
@@ -146,28 +195,29 @@ pub struct CodeBody {
     pub code: String,
 }
 
-/// `POST /api/v1/auth/mfa/confirm`: the first code from the app confirms
-/// the pending secret. Answers the ten recovery codes, shown only now.
-pub async fn confirm(
-    State(state): State<AppState>,
-    who: CurrentUser,
-    ApiJson(body): ApiJson<CodeBody>,
-) -> Result<Response, WebError> {
+/// Confirms the pending secret with the first code from the app; returns
+/// the rotated session cookie and the ten recovery codes (shown once).
+pub async fn confirm_enrolment(
+    state: &AppState,
+    who: &CurrentUser,
+    code: &str,
+) -> Result<(axum::http::HeaderValue, Vec<String>), WebError> {
     let session_ = who.session()?.clone();
+    let no_enrolment = || WebError::Client {
+        status: StatusCode::CONFLICT,
+        code: "no_enrolment",
+        message: "start enrolment first (POST /api/v1/auth/mfa/enrol)".to_owned(),
+    };
     let pending = user::totp_pending(&state.pool, who.user)
         .await?
-        .ok_or(WebError::Client {
-            status: StatusCode::CONFLICT,
-            code: "no_enrolment",
-            message: "start enrolment first (POST /api/v1/auth/mfa/enrol)".to_owned(),
-        })?;
+        .ok_or_else(no_enrolment)?;
     let ctx = keys::USER_TOTP_PENDING.context(keys::GLOBAL_ORG, who.user.as_uuid());
     let secret = zeroize::Zeroizing::new(
         crypto::decrypt(&state.keys, &ctx, &pending)
             .map_err(|e| WebError::internal(format!("TOTP secret: {e}")))?,
     );
     let now = crate::session::unix_now().max(0) as u64;
-    let Some(step) = totp::matching_step(&secret, &body.code, totp::step_at(now)) else {
+    let Some(step) = totp::matching_step(&secret, code, totp::step_at(now)) else {
         user::record_failure(
             &state.pool,
             who.user,
@@ -186,20 +236,27 @@ pub async fn confirm(
         .map_err(|e| WebError::internal(format!("TOTP secret: {e}")))?;
     let (codes, hashes) = password::new_recovery_codes().await?;
     if !user::confirm_totp(&state.pool, who.user, &enc, step as i64, &hashes).await? {
-        return Err(WebError::Client {
-            status: StatusCode::CONFLICT,
-            code: "no_enrolment",
-            message: "start enrolment first (POST /api/v1/auth/mfa/enrol)".to_owned(),
-        });
+        return Err(no_enrolment());
     }
-    let cookie = rotate_verified(&state, &session_.token).await?;
+    let cookie = rotate_verified(state, &session_.token).await?;
     audit_for(
-        &state,
+        state,
         who.user,
         "auth.mfa.enrol",
         serde_json::json!({ "recovery_codes": codes.len() }),
     )
     .await?;
+    Ok((cookie, codes))
+}
+
+/// `POST /api/v1/auth/mfa/confirm`: the first code from the app confirms
+/// the pending secret. Answers the ten recovery codes, shown only now.
+pub async fn confirm(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    ApiJson(body): ApiJson<CodeBody>,
+) -> Result<Response, WebError> {
+    let (cookie, codes) = confirm_enrolment(&state, &who, &body.code).await?;
     let res = Json(serde_json::json!({ "recovery_codes": codes })).into_response();
     Ok(with_cookie(res, cookie))
 }

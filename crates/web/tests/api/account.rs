@@ -473,3 +473,66 @@ async fn settings_refuse_bad_values_and_other_roles() {
             .any(|a| a == "settings.update")
     );
 }
+
+#[tokio::test]
+async fn the_enrolment_page_shows_a_qr_code_and_then_the_recovery_codes_once() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let (cookie, _) = sign_up(&app, "owner@acme.test").await;
+    // Signing in through the page sends an owner without an app to enrolment.
+    let res = app
+        .post_form(
+            "/login",
+            &[("email", "owner@acme.test"), ("password", PASSWORD)],
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/account/mfa")
+    );
+    let page = app.get("/account/mfa", Some(&cookie)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("<svg") && html.contains("<label for=\"code\">"));
+    assert!(!html.contains("<script>"));
+    let secret = html
+        .split("<code class=\"secret\">")
+        .nth(1)
+        .and_then(|r| r.split("</code>").next())
+        .expect("secret shown");
+    // A reload shows the same pending key, not a new one.
+    let again = app
+        .get("/account/mfa", Some(&cookie))
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(again.contains(secret));
+    let secret = base32_decode(secret);
+    let wrong = app
+        .post_form("/account/mfa", &[("code", "000000")], Some(&cookie))
+        .await;
+    if previous_code(&secret) != "000000" {
+        assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    }
+    let res = app
+        .post_form(
+            "/account/mfa",
+            &[("code", &previous_code(&secret))],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let full = session_cookie(res.headers()).expect("rotated");
+    let html = res.text().await.expect("html");
+    assert_eq!(html.matches("<li><code>").count(), 10);
+    assert_eq!(
+        app.call(Method::GET, "/api/v1/suppliers", None, Some(&full))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}

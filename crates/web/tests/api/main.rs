@@ -68,6 +68,9 @@ impl TestApp {
     /// Starts the app; with `smtp` its mail is captured in `outbox` (as if
     /// SMTP were configured), else mail is disabled.
     pub(crate) async fn spawn_with(smtp: bool) -> Option<Self> {
+        // reqwest is built without a default TLS provider (see the workspace
+        // manifest); the test client needs one even for plain http.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let db = TestDb::create().await?;
         let keys = Arc::new(Keyring::generate_insecure_dev().expect("keys"));
         let outbox = Arc::new(std::sync::Mutex::new(Vec::new()));

@@ -115,18 +115,25 @@ impl TestApp {
         if mfa {
             return self.seed_owner(email).await;
         }
-        let owner = self.seed_owner(&format!("owner.{email}")).await;
+        let owner = self
+            .seed_owner_of(&format!("owner.{email}"), &format!("Org of {email}"))
+            .await;
         self.seed_member(owner.org, email, Role::Clerk, false).await
     }
 
     /// A user with TOTP enrolled owning a new organisation.
     pub(crate) async fn seed_owner(&self, email: &str) -> Seeded {
+        self.seed_owner_of(email, &format!("Org of {email}")).await
+    }
+
+    /// [`TestApp::seed_owner`] of an organisation named `org_name`.
+    pub(crate) async fn seed_owner_of(&self, email: &str, org_name: &str) -> Seeded {
         let pool = self.db.app_pool();
         let hash = password::hash(PASSWORD).expect("hash");
         let id = user::create(pool, &EmailAddress::parse(email).expect("email"), &hash)
             .await
             .expect("user");
-        let org = organisation::create(pool, &format!("Org of {email}"), id)
+        let org = organisation::create(pool, org_name, id)
             .await
             .expect("org");
         let secret = Some(self.enrol(id).await);

@@ -45,6 +45,25 @@ pub(crate) struct ServeArgs {
     /// Force `Secure` cookies and HSTS on or off (default: on unless loopback).
     #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
     secure_cookies: Option<bool>,
+    /// The public base URL, for links in invitation and reset mail.
+    #[arg(long, env = "SENTRA_BASE_URL", value_name = "URL")]
+    base_url: Option<String>,
+    /// SMTP relay for invitation and reset mail (`smtps://user:pass@host`);
+    /// without it invitations answer with a copyable link.
+    #[arg(
+        long,
+        env = "SENTRA_SMTP_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    smtp_url: Option<String>,
+    /// The `From` address of that mail.
+    #[arg(
+        long,
+        env = "SENTRA_SMTP_FROM",
+        default_value = "Sentra <no-reply@localhost>"
+    )]
+    smtp_from: String,
     #[command(flatten)]
     keyring: KeyringArgs,
 }
@@ -98,7 +117,13 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         )
         .with_writer(std::io::stderr)
         .try_init();
+    let mailer = match &args.smtp_url {
+        Some(url) => sentra_web::mail::Mailer::smtp(url, &args.smtp_from)?,
+        None => sentra_web::mail::Mailer::Disabled,
+    };
     let settings = sentra_web::Settings {
+        base_url: args.base_url.clone(),
+        mailer,
         listen,
         database_url,
         max_connections: args.max_connections.unwrap_or(config.max_connections),

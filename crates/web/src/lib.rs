@@ -11,12 +11,16 @@
 pub mod assets;
 pub mod auth;
 pub mod error;
+pub mod mail;
 pub mod middleware;
 pub mod pages;
 pub mod password;
+pub mod qr;
 pub mod routes;
+pub mod secret;
 pub mod session;
 pub mod suppliers;
+pub mod throttle;
 pub mod totp;
 
 pub use error::{ApiJson, WebError};
@@ -24,7 +28,7 @@ pub use error::{ApiJson, WebError};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use sentra_store::AppPool;
 use sentra_store::crypto::Keyring;
 use std::future::Future;
@@ -55,6 +59,13 @@ pub struct AppState {
     /// An argon2id hash of a random password, verified against for unknown
     /// addresses so their timing matches a real account's.
     pub dummy_hash: Arc<str>,
+    /// Where invitation and password reset mail goes.
+    pub mailer: mail::Mailer,
+    /// The public base URL (`SENTRA_BASE_URL`) links are made with; without
+    /// it, links are relative paths.
+    pub base_url: Option<Arc<str>>,
+    /// The per-address throttle of the credential routes.
+    pub limiter: Arc<throttle::IpLimiter>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -76,17 +87,100 @@ impl AppState {
             keys,
             secure_cookies,
             dummy_hash: dummy.into(),
+            mailer: mail::Mailer::Disabled,
+            base_url: None,
+            limiter: Arc::new(throttle::IpLimiter::default_for_auth()),
         })
+    }
+
+    /// Sends mail through `mailer`.
+    #[must_use]
+    pub fn with_mailer(mut self, mailer: mail::Mailer) -> Self {
+        self.mailer = mailer;
+        self
+    }
+
+    /// Makes links absolute under `base_url` (trailing `/` ignored).
+    #[must_use]
+    pub fn with_base_url(mut self, base_url: Option<String>) -> Self {
+        self.base_url = base_url.map(|b| b.trim_end_matches('/').into());
+        self
+    }
+
+    /// Replaces the per-address throttle.
+    #[must_use]
+    pub fn with_limiter(mut self, limiter: throttle::IpLimiter) -> Self {
+        self.limiter = Arc::new(limiter);
+        self
+    }
+
+    /// `path` under the base URL (or as is, without one).
+    pub fn link(&self, path: &str) -> String {
+        match &self.base_url {
+            Some(base) => format!("{base}{path}"),
+            None => path.to_owned(),
+        }
     }
 }
 
 /// The whole application: routes, then layers (innermost first).
 pub fn build_router(state: AppState) -> Router {
     let hsts = state.secure_cookies;
-    let api = Router::new()
+    // The routes that take a credential from someone not yet signed in (or
+    // re-verifying) are throttled per address on top of the per-account
+    // lockout.
+    let throttled = Router::new()
         .route("/auth/login", post(routes::auth::login))
         .route("/auth/mfa", post(routes::auth::mfa))
+        .route("/auth/recovery", post(routes::account::recovery))
+        .route("/auth/step-up", post(routes::account::step_up))
+        .route("/auth/signup", post(routes::account::signup))
+        .route("/auth/mfa/confirm", post(routes::account::confirm))
+        .route(
+            "/auth/password-reset/request",
+            post(routes::account::reset_request),
+        )
+        .route(
+            "/auth/password-reset/confirm",
+            post(routes::account::reset_confirm),
+        )
+        .route("/invitations/accept", post(routes::invitations::accept))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.limiter.clone(),
+            throttle::limit,
+        ));
+    let api = Router::new()
+        .merge(throttled)
         .route("/auth/logout", post(routes::auth::logout))
+        .route("/auth/mfa/enrol", post(routes::account::enrol))
+        .route("/auth/sessions", get(routes::account::sessions))
+        .route(
+            "/auth/sessions/{id}",
+            delete(routes::account::revoke_session),
+        )
+        .route(
+            "/tokens",
+            get(routes::tokens::list).post(routes::tokens::create),
+        )
+        .route("/tokens/{id}", delete(routes::tokens::revoke))
+        .route("/users", get(routes::users::list))
+        .route(
+            "/users/{id}",
+            axum::routing::patch(routes::users::patch).delete(routes::users::remove),
+        )
+        .route(
+            "/users/{id}/password-reset",
+            post(routes::users::reset_link),
+        )
+        .route(
+            "/invitations",
+            get(routes::invitations::list).post(routes::invitations::create),
+        )
+        .route("/invitations/{id}", delete(routes::invitations::delete))
+        .route(
+            "/settings",
+            get(routes::settings::get).patch(routes::settings::patch),
+        )
         .route(
             "/suppliers",
             get(routes::suppliers::list).post(routes::suppliers::create),
@@ -150,7 +244,13 @@ pub fn build_router(state: AppState) -> Router {
             middleware::security_headers,
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http())
+        // The span names the path only: query strings can carry invitation
+        // and reset tokens, which must never reach the logs.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
@@ -177,6 +277,10 @@ pub struct Settings {
     pub keys: Arc<Keyring>,
     /// Whether clients reach the service over https (see [`AppState`]).
     pub secure_cookies: bool,
+    /// The public base URL for links in mail (`SENTRA_BASE_URL`).
+    pub base_url: Option<String>,
+    /// Where invitation and reset mail goes (`SENTRA_SMTP_URL`).
+    pub mailer: mail::Mailer,
 }
 
 /// Why the application could not start.
@@ -212,7 +316,9 @@ impl Application {
     /// Connects the pool and binds the listener.
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let pool = AppPool::connect(&settings.database_url, settings.max_connections).await?;
-        let state = AppState::new(pool, settings.keys, settings.secure_cookies)?;
+        let state = AppState::new(pool, settings.keys, settings.secure_cookies)?
+            .with_base_url(settings.base_url)
+            .with_mailer(settings.mailer);
         Self::with_state(settings.listen, state).await
     }
 
@@ -260,9 +366,13 @@ impl Application {
                 }
             }
         });
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         purger.abort();
         self.pool.close().await;
         served

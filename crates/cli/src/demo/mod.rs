@@ -203,6 +203,8 @@ async fn serve(
         max_connections: 10,
         keys: keyring.clone(),
         secure_cookies: false,
+        base_url: None,
+        mailer: sentra_web::mail::Mailer::Disabled,
     };
     let app = sentra_web::Application::build(settings)
         .await

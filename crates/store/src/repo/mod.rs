@@ -9,14 +9,19 @@
 //! `with check` policies refuse anything else.
 
 pub mod alert;
+pub mod api_token;
 pub mod assessment;
 pub mod bank_account;
 pub mod case;
+pub mod invitation;
 pub mod mail_credential;
 pub mod mailbox;
+pub mod member;
 pub mod message;
 pub mod organisation;
+pub mod password_reset;
 pub mod session;
+pub mod settings;
 pub mod supplier;
 pub mod supplier_change;
 pub mod user;

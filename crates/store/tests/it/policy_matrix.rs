@@ -153,6 +153,20 @@ const SPECS: &[TableSpec] = &[
         access: Access::ReadWrite,
     },
     TableSpec {
+        table: "api_token",
+        insert: "insert into api_token (org_id, user_id, name, token_hash)
+                 values ('{org}', '{user}', 'matrix', md5('{rand}') || md5('t{rand}')) returning id",
+        prelude: None,
+        access: Access::ReadWrite,
+    },
+    TableSpec {
+        table: "invitation",
+        insert: "insert into invitation (org_id, email, role, token_hash, expires_at)
+                 values ('{org}', 'matrix@example.test', 'viewer', md5('{rand}') || md5('i{rand}'), now() + interval '1 day') returning id",
+        prelude: None,
+        access: Access::ReadWrite,
+    },
+    TableSpec {
         // The hashes are placeholders: the matrix is about who may write a
         // row, not whether the chain verifies (tests/it/audit.rs).
         table: "audit_event",

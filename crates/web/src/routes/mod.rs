@@ -1,12 +1,17 @@
-//! The HTTP routes: health probes, the auth API and the tenant API.
+//! The HTTP routes: health probes, the auth and account API and the tenant API.
 
+pub mod account;
 pub mod auth;
 pub mod cases;
 pub mod health;
+pub mod invitations;
 pub mod messages;
+pub mod settings;
 pub mod supplier_changes;
 pub mod supplier_import;
 pub mod suppliers;
+pub mod tokens;
+pub mod users;
 
 use crate::WebError;
 use time::OffsetDateTime;

@@ -38,6 +38,8 @@ pub mod auth;
 pub mod error;
 pub mod home;
 pub mod nav;
+pub mod signup;
+pub mod step_up;
 
 use crate::session::{AnySession, CurrentUser, TenantSession};
 use crate::{AppState, WebError};
@@ -60,6 +62,8 @@ pub fn routes() -> Router<AppState> {
         .merge(account::routes())
         .merge(auth::routes())
         .merge(home::routes())
+        .merge(signup::routes())
+        .merge(step_up::routes())
         .route("/assets/{file}", axum::routing::get(crate::assets::serve))
 }
 

@@ -45,23 +45,38 @@ fn parse_email(raw: &str) -> Result<EmailAddress, WebError> {
         .map_err(|_| WebError::bad_request("invalid_email", "that is not an email address"))
 }
 
-/// `POST /api/v1/auth/signup`: a new organisation and its owner, signed in
-/// (201). The owner must enrol an authenticator before anything else.
-pub async fn signup(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<SignUpBody>,
-) -> Result<Response, WebError> {
-    let name = body.organisation.trim();
+/// A new account: the organisation, its owner, and their signed-in
+/// session (the owner must enrol an authenticator before anything else).
+#[derive(Debug)]
+pub struct SignedUp {
+    /// The new organisation.
+    pub org: sentra_domain::OrgId,
+    /// Its owner.
+    pub owner: UserId,
+    /// The owner's session.
+    pub token: SessionToken,
+}
+
+/// Creates an organisation and its owner, and signs them in: shared by the
+/// JSON route and the `/signup` page. The `org.create` event is written in
+/// the transaction that creates the organisation.
+pub async fn create_account(
+    state: &AppState,
+    headers: &HeaderMap,
+    organisation_name: &str,
+    email: &str,
+    raw_password: String,
+) -> Result<SignedUp, WebError> {
+    let name = organisation_name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(WebError::bad_request(
             "invalid_organisation",
             "the organisation name must be 1 to 200 characters",
         ));
     }
-    let email = parse_email(&body.email)?;
-    password::check_policy(&body.password)?;
-    let hash = password::hash_blocking(body.password).await?;
+    let email = parse_email(email)?;
+    password::check_policy(&raw_password)?;
+    let hash = password::hash_blocking(raw_password).await?;
     let owner = UserId::new();
     let org = organisation::sign_up(
         &state.pool,
@@ -91,19 +106,40 @@ pub async fn signup(
         owner,
         &session_data(true),
         crate::session::IDLE_SECS,
-        user_agent(&headers),
+        user_agent(headers),
+    )
+    .await?;
+    Ok(SignedUp { org, owner, token })
+}
+
+/// `POST /api/v1/auth/signup`: a new organisation and its owner, signed in
+/// (201). The owner must enrol an authenticator before anything else.
+pub async fn signup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SignUpBody>,
+) -> Result<Response, WebError> {
+    let done = create_account(
+        &state,
+        &headers,
+        &body.organisation,
+        &body.email,
+        body.password,
     )
     .await?;
     let res = (
         StatusCode::CREATED,
         Json(serde_json::json!({
-            "org_id": org.to_string(),
-            "user_id": owner.to_string(),
+            "org_id": done.org.to_string(),
+            "user_id": done.owner.to_string(),
             "mfa_enrolment_required": true,
         })),
     )
         .into_response();
-    Ok(with_cookie(res, token.set_cookie(state.secure_cookies)))
+    Ok(with_cookie(
+        res,
+        done.token.set_cookie(state.secure_cookies),
+    ))
 }
 
 /// A started enrolment: what the person copies into their app.
@@ -337,22 +373,24 @@ pub struct StepUpBody {
     pub password: Option<String>,
 }
 
-/// `POST /api/v1/auth/step-up`: re-verifies the person for the sensitive
-/// actions of the next five minutes; rotates the session id.
-pub async fn step_up(
-    State(state): State<AppState>,
-    who: CurrentUser,
-    ApiJson(body): ApiJson<StepUpBody>,
-) -> Result<Response, WebError> {
+/// Re-verifies `who` (the current TOTP code, or the password for an account
+/// without an authenticator) for the sensitive actions of the next five
+/// minutes: rotates the session id and returns the new cookie. Shared by the
+/// JSON route and the `/account/step-up` page. A wrong answer is
+/// `Unauthorized` (counted and audited).
+pub async fn verify_step_up(
+    state: &AppState,
+    who: &CurrentUser,
+    code: Option<String>,
+    password_: Option<String>,
+) -> Result<axum::http::HeaderValue, WebError> {
     let session_ = who.session()?.clone();
     let ok = if who.mfa_enrolled {
-        let code = body
-            .code
+        let code = code
             .ok_or_else(|| WebError::bad_request("code_required", "send the current TOTP code"))?;
-        check_totp(&state, who.user, &code, "auth.step_up.failure").await?
+        check_totp(state, who.user, &code, "auth.step_up.failure").await?
     } else {
-        let pw = body
-            .password
+        let pw = password_
             .ok_or_else(|| WebError::bad_request("password_required", "send your password"))?;
         if pw.len() > 1024 {
             return Err(WebError::Unauthorized);
@@ -369,7 +407,7 @@ pub async fn step_up(
             )
             .await?;
             audit_for(
-                &state,
+                state,
                 who.user,
                 "auth.step_up.failure",
                 serde_json::json!({ "reason": "password", "consecutive_failures": count }),
@@ -381,8 +419,19 @@ pub async fn step_up(
     if !ok {
         return Err(WebError::Unauthorized);
     }
-    let cookie = rotate_verified(&state, &session_.token).await?;
-    audit_for(&state, who.user, "auth.step_up", serde_json::json!({})).await?;
+    let cookie = rotate_verified(state, &session_.token).await?;
+    audit_for(state, who.user, "auth.step_up", serde_json::json!({})).await?;
+    Ok(cookie)
+}
+
+/// `POST /api/v1/auth/step-up`: re-verifies the person for the sensitive
+/// actions of the next five minutes; rotates the session id.
+pub async fn step_up(
+    State(state): State<AppState>,
+    who: CurrentUser,
+    ApiJson(body): ApiJson<StepUpBody>,
+) -> Result<Response, WebError> {
+    let cookie = verify_step_up(&state, &who, body.code, body.password).await?;
     let res = Json(serde_json::json!({
         "step_up_until": crate::session::unix_now() + crate::session::STEP_UP_SECS,
     }))

@@ -6,6 +6,7 @@
 //! `SKIPPED:` line and passes, as in the store's suite.
 
 mod account;
+mod account_pages;
 mod auth;
 mod cases;
 mod headers;
@@ -133,9 +134,7 @@ impl TestApp {
         let id = user::create(pool, &EmailAddress::parse(email).expect("email"), &hash)
             .await
             .expect("user");
-        let org = organisation::create(pool, org_name, id)
-            .await
-            .expect("org");
+        let org = organisation::create(pool, org_name, id).await.expect("org");
         let secret = Some(self.enrol(id).await);
         Seeded {
             user: id,

@@ -10,6 +10,8 @@ mod cases;
 mod headers;
 mod health;
 mod messages;
+mod supplier_import;
+mod suppliers;
 mod tenancy;
 
 use reqwest::StatusCode;

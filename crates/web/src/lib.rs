@@ -8,8 +8,11 @@
 //! capped at [`JSON_BODY_LIMIT`], and every error answers in the one
 //! [`WebError`] JSON shape.
 
+pub mod assets;
+pub mod auth;
 pub mod error;
 pub mod middleware;
+pub mod pages;
 pub mod password;
 pub mod routes;
 pub mod session;
@@ -133,6 +136,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .nest("/api/v1", api)
+        .merge(pages::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
@@ -150,8 +154,14 @@ pub fn build_router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
-async fn not_found() -> WebError {
-    WebError::NotFound
+/// 404: JSON under `/api/`, an HTML page elsewhere.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if uri.path().starts_with("/api/") {
+        WebError::NotFound.into_response()
+    } else {
+        pages::error::not_found_page()
+    }
 }
 
 /// How to run the application.

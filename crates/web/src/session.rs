@@ -95,35 +95,14 @@ pub fn session_data(mfa_verified: bool) -> serde_json::Value {
     serde_json::json!({ "mfa_verified": mfa_verified })
 }
 
-/// What the session row's `data` holds right after a TOTP (or recovery
-/// code) verification at unix second `at`: `mfa_at` is what step-up checks.
-pub fn mfa_passed_data(at: i64) -> serde_json::Value {
+/// The session data after a successful TOTP (or recovery-code) check at
+/// unix second `at`: `mfa_at` is what step-up checks read.
+pub fn session_data_mfa(at: i64) -> serde_json::Value {
     serde_json::json!({ "mfa_verified": true, "mfa_at": at })
 }
 
-/// Unix seconds now.
-pub fn unix_now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// How recent an MFA verification must be for a sensitive action.
+/// How recent a second-factor check must be for a sensitive action.
 pub const STEP_UP_SECS: i64 = 5 * 60;
-
-/// Refuses a sensitive action (bank-detail approval, role changes, exports,
-/// mailbox disconnect) unless MFA was verified in this session within the
-/// last [`STEP_UP_SECS`]: 403 `step_up_required`.
-pub fn require_step_up(mfa_at: Option<i64>) -> Result<(), WebError> {
-    let now = unix_now();
-    match mfa_at {
-        // A timestamp from the future (clock skew) is allowed a minute.
-        Some(at) if at <= now + 60 && now - at <= STEP_UP_SECS => Ok(()),
-        _ => Err(WebError::Client {
-            status: axum::http::StatusCode::FORBIDDEN,
-            code: "step_up_required",
-            message: "confirm with a fresh authenticator code first".to_owned(),
-        }),
-    }
-}
 
 /// A request's live session, MFA or not (for the MFA step and logout).
 #[derive(Debug, Clone)]
@@ -134,7 +113,7 @@ pub struct AnySession {
     pub user: UserId,
     /// Whether MFA has been passed in this session.
     pub mfa_verified: bool,
-    /// Unix seconds of the session's last TOTP verification, if any.
+    /// Unix seconds of the last second-factor check in this session.
     pub mfa_at: Option<i64>,
 }
 
@@ -168,8 +147,30 @@ impl FromRequestParts<AppState> for AnySession {
 pub struct CurrentUser {
     /// The user.
     pub user: UserId,
-    /// Unix seconds of the session's last TOTP verification (step-up).
+    /// Unix seconds of the last second-factor check in this session.
     pub mfa_at: Option<i64>,
+}
+
+impl CurrentUser {
+    /// Refuses with 403 `step_up_required` unless the second factor was
+    /// checked within [`STEP_UP_SECS`] (sensitive actions: exports, role
+    /// changes, bank-detail approval, mailbox disconnect).
+    pub fn require_step_up(&self) -> Result<(), WebError> {
+        require_step_up(self.mfa_at)
+    }
+}
+
+/// The step-up rule on a session's `mfa_at`.
+pub fn require_step_up(mfa_at: Option<i64>) -> Result<(), WebError> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    match mfa_at {
+        Some(at) if now - at <= STEP_UP_SECS && at <= now + 60 => Ok(()),
+        _ => Err(WebError::Client {
+            status: axum::http::StatusCode::FORBIDDEN,
+            code: "step_up_required",
+            message: "confirm your authenticator code again to do this".to_owned(),
+        }),
+    }
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -201,7 +202,7 @@ pub struct TenantSession {
     pub org: OrgId,
     /// Their role there.
     pub role: Role,
-    /// Unix seconds of the session's last TOTP verification (step-up).
+    /// Unix seconds of the last second-factor check (for step-up).
     pub mfa_at: Option<i64>,
     /// The transaction bound to `org`; commit it to keep writes.
     pub tx: TenantTx,

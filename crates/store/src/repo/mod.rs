@@ -8,6 +8,7 @@
 //! that does not exist. Inserts write `org_id` from the transaction, and the
 //! `with check` policies refuse anything else.
 
+pub mod alert;
 pub mod assessment;
 pub mod bank_account;
 pub mod case;

@@ -9,6 +9,7 @@
 
 pub mod csv;
 pub mod input;
+pub mod ops;
 
 use crate::WebError;
 use sentra_domain::bank::BankAccount;

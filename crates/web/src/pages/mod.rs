@@ -37,6 +37,7 @@ pub mod auth;
 pub mod error;
 pub mod home;
 pub mod nav;
+pub mod suppliers;
 
 use crate::session::{AnySession, CurrentUser, TenantSession};
 use crate::{AppState, WebError};
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(auth::routes())
         .merge(home::routes())
+        .merge(suppliers::routes())
         .route("/assets/{file}", axum::routing::get(crate::assets::serve))
 }
 

@@ -7,7 +7,6 @@
 //! it becomes a pending change (see [`crate::routes::supplier_changes`]).
 //! Every write records one audit event in its transaction.
 
-use crate::routes::messages::require_writer;
 use crate::routes::rfc3339;
 use crate::session::TenantSession;
 use crate::suppliers::input::{self, BankAccountIn};
@@ -229,13 +228,27 @@ pub async fn patch(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<PatchIn>,
 ) -> Result<Json<SupplierView>, WebError> {
-    require_writer(&session)?;
     let id = supplier_id(&id)?;
-    let before = supplier::get(&mut session.tx, id).await?;
+    update(&mut session.tx, session.role, id, &body).await?;
+    let row = supplier::get(&mut session.tx, id).await?;
+    session.tx.commit().await?;
+    Ok(Json(row.into()))
+}
+
+/// Applies `body` to supplier `id` (everyone but viewers), with one
+/// `supplier.update` event when anything changed. Shared with the pages.
+pub async fn update(
+    tx: &mut sentra_store::TenantTx,
+    role: Role,
+    id: sentra_domain::SupplierId,
+    body: &PatchIn,
+) -> Result<(), WebError> {
+    ops::require_writer(role)?;
+    let before = supplier::get(tx, id).await?;
     let mut fields: SupplierFields = before.fields.clone();
     if let Some(n) = &body.name {
         fields.name = input::name(n).map_err(|e| invalid("name", e))?;
-        if let Some(other) = supplier::find_by_name(&mut session.tx, &fields.name).await?
+        if let Some(other) = supplier::find_by_name(tx, &fields.name).await?
             && other.id != id
         {
             return Err(WebError::Client {
@@ -276,9 +289,9 @@ pub async fn patch(
         changed.push("status");
     }
     if !changed.is_empty() {
-        supplier::update(&mut session.tx, id, &fields).await?;
+        supplier::update(tx, id, &fields).await?;
         audit::append(
-            &mut session.tx,
+            tx,
             NewEvent::new("user", "supplier.update")
                 .target("supplier", id.to_string())
                 .details(json!({
@@ -289,9 +302,7 @@ pub async fn patch(
         )
         .await?;
     }
-    let row = supplier::get(&mut session.tx, id).await?;
-    session.tx.commit().await?;
-    Ok(Json(row.into()))
+    Ok(())
 }
 
 /// `DELETE /api/v1/suppliers/{id}`: removes a supplier with its accounts and

@@ -12,6 +12,7 @@ mod health;
 mod messages;
 mod pages;
 mod supplier_import;
+mod supplier_pages;
 mod suppliers;
 mod tenancy;
 

@@ -578,11 +578,11 @@ pub async fn import(
     let mut out = ImportPage::empty(page.chrome("/suppliers"));
     out.csv.clone_from(&f.csv);
     let Some(format) = Format::parse(&f.format) else {
-        out.problem = "Choose which program the file comes from.".to_owned();
+        "Choose which program the file comes from.".clone_into(&mut out.problem);
         page.tx.rollback().await?;
         return render(&out);
     };
-    out.format = format.as_str().to_owned();
+    format.as_str().clone_into(&mut out.format);
     let text = f.csv.strip_prefix('\u{feff}').unwrap_or(&f.csv);
     let parsed = match supplier_csv::parse(format, text) {
         Ok(p) => p,

@@ -234,6 +234,9 @@ async fn one_invalid_row_in_any_format_refuses_the_whole_file_with_row_and_colum
     assert_eq!(counts(&app, owner.org).await, before, "nothing written");
 }
 
+/// (cookie, query, content type, body, status, code).
+type Refusal<'a> = (&'a str, &'a str, &'a str, Vec<u8>, StatusCode, &'a str);
+
 #[tokio::test]
 async fn wrong_types_encodings_formats_sizes_and_roles_are_refused_and_write_nothing() {
     let Some(app) = TestApp::spawn().await else {
@@ -260,7 +263,7 @@ async fn wrong_types_encodings_formats_sizes_and_roles_are_refused_and_write_not
         many.push_str(&i.to_string());
         many.push('\n');
     }
-    let cases: Vec<(&str, &str, &str, Vec<u8>, StatusCode, &str)> = vec![
+    let cases: Vec<Refusal<'_>> = vec![
         (
             &cookie,
             "format=myob",

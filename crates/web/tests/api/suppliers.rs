@@ -589,10 +589,10 @@ async fn bank_detail_changes_need_another_approver_with_a_fresh_step_up() {
     let (status, body) = send(&app, reqwest::Method::POST, &approve, &owner_cookie, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_masked(&body);
-    let approved = json_of(&body);
-    assert_eq!(approved["status"], "approved");
-    assert_eq!(approved["decided_by"], owner.user.to_string());
-    assert_eq!(approved["retired"].as_array().map(Vec::len), Some(1));
+    let decided = json_of(&body);
+    assert_eq!(decided["status"], "approved");
+    assert_eq!(decided["decided_by"], owner.user.to_string());
+    assert_eq!(decided["retired"].as_array().map(Vec::len), Some(1));
     let after = counts(&app, owner.org).await;
     assert_eq!(after[3] - proposed[3], 1, "one audit event");
 

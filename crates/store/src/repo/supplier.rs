@@ -253,6 +253,38 @@ pub async fn delete(tx: &mut TenantTx, id: SupplierId) -> Result<(), StoreError>
     super::affected(done.rows_affected(), "supplier")
 }
 
+/// Provisioning only (`sentra demo`'s seed, operator tooling): records the
+/// supplier's verified call-back number, where it came from (`source`:
+/// "phoned the number on the signed contract", …) and who verified it, now,
+/// without dual control. Writes one `supplier.phone.verify` audit event. Web
+/// routes never call this: people change the number through
+/// [`super::supplier_change`], which needs a second approver.
+pub async fn provision_verified_phone(
+    tx: &mut TenantTx,
+    id: SupplierId,
+    phone: &str,
+    source: &str,
+    verified_by: sentra_domain::UserId,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "update supplier set verified_phone = $2, phone_source = $3,
+                phone_verified_by = $4, phone_verified_at = now()
+         where id = $1",
+    )
+    .bind(id.as_uuid())
+    .bind(phone.trim())
+    .bind(source.trim())
+    .bind(verified_by.as_uuid())
+    .execute(tx.conn())
+    .await?;
+    super::affected(done.rows_affected(), "supplier")?;
+    let event = crate::audit::NewEvent::new("user", "supplier.phone.verify")
+        .target("supplier", id.to_string())
+        .details(serde_json::json!({ "source": source.trim() }));
+    crate::audit::append(tx, event).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,6 +38,7 @@ pub mod auth;
 pub mod error;
 pub mod home;
 pub mod nav;
+pub mod suppliers;
 
 use crate::session::{AnySession, CurrentUser, TenantSession};
 use crate::{AppState, WebError};
@@ -60,6 +61,7 @@ pub fn routes() -> Router<AppState> {
         .merge(account::routes())
         .merge(auth::routes())
         .merge(home::routes())
+        .merge(suppliers::routes())
         .route("/assets/{file}", axum::routing::get(crate::assets::serve))
 }
 

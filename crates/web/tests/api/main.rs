@@ -15,6 +15,9 @@ mod messages;
 mod pages;
 mod reset;
 mod sessions;
+mod supplier_import;
+mod supplier_pages;
+mod suppliers;
 mod tenancy;
 mod tokens;
 mod users;
@@ -88,6 +91,9 @@ impl TestApp {
         tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
+        // reqwest is built without a default TLS provider (see the root
+        // Cargo.toml); its builder panics unless one is installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -68,6 +68,10 @@ fn main() -> ExitCode {
             Err(_) => ExitCode::FAILURE,
         };
     }
+    // reqwest is built without a default TLS provider (see the root
+    // Cargo.toml): every HTTPS client in the process (alerts, mail, Graph)
+    // uses ring, the provider sqlx already links.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let pdf = match pdf_extractor() {
         Ok(pdf) => pdf,

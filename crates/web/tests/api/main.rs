@@ -91,9 +91,6 @@ impl TestApp {
         tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
-        // reqwest is built without a default TLS provider (see the root
-        // Cargo.toml); its builder panics unless one is installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -1,5 +1,6 @@
 //! The HTTP routes: health probes, the auth API and the tenant API.
 
+pub mod alert_channels;
 pub mod auth;
 pub mod cases;
 pub mod health;

@@ -5,6 +5,7 @@
 //! ones on purpose. When Postgres is unreachable every test prints a
 //! `SKIPPED:` line and passes, as in the store's suite.
 
+mod alert_channels;
 mod auth;
 mod cases;
 mod headers;

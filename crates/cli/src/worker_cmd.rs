@@ -33,7 +33,12 @@ use zeroize::Zeroizing;
 #[derive(Debug, Args)]
 pub(crate) struct WorkerArgs {
     /// The `sentra_app` role's database URL.
-    #[arg(long, env = "SENTRA_DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "SENTRA_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     database_url: String,
     /// Jobs run at once.
     #[arg(long, env = "SENTRA_WORKER_CONCURRENCY", default_value_t = 8)]
@@ -57,7 +62,11 @@ pub(crate) struct WorkerArgs {
     #[arg(long, env = "SENTRA_SMTP_PASSWORD", hide_env_values = true)]
     smtp_password: Option<String>,
     /// The From address of alert emails.
-    #[arg(long, env = "SENTRA_SMTP_FROM", default_value = "alerts@sentra.invalid")]
+    #[arg(
+        long,
+        env = "SENTRA_SMTP_FROM",
+        default_value = "alerts@sentra.invalid"
+    )]
     smtp_from: String,
     /// Addresses webhooks and SMTP may reach although not public.
     #[arg(long, env = "SENTRA_ALERT_ALLOW_ADDRS", value_delimiter = ',')]
@@ -84,7 +93,9 @@ fn smtp(args: &WorkerArgs) -> anyhow::Result<Option<SmtpSettings>> {
             );
             SmtpSecurity::Plain
         }
-        other => anyhow::bail!("SENTRA_SMTP_SECURITY must be starttls, tls or plain, not {other:?}"),
+        other => {
+            anyhow::bail!("SENTRA_SMTP_SECURITY must be starttls, tls or plain, not {other:?}")
+        }
     };
     Ok(Some(SmtpSettings {
         host: host.clone(),

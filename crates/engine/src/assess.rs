@@ -5,10 +5,10 @@
 use crate::classify::{self, Hit};
 use crate::domains::registrable_domain;
 use crate::extract::{self, ExtractContext, Facts, Location};
+use crate::history::HistoryEntry;
 use crate::lookalike::LookalikeIndex;
 use crate::message::{self, Mailbox, ParseFailure, ParsedMessage};
 use crate::supplier::{Executive, SupplierDirectory, SupplierIdx};
-use crate::history::HistoryEntry;
 use crate::{History, TextExtractor, signals};
 use sentra_domain::bank::ModulusTables;
 use sentra_domain::{Category, RiskLevel, SignalCode};

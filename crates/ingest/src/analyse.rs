@@ -8,8 +8,8 @@ use crate::{IngestError, Ingestor, Source, Step};
 use sentra_domain::jobs::{AnalyseMessage, JobPayload, SendAlert, SendDigest};
 use sentra_domain::{OrgId, RiskLevel, UserId};
 use sentra_engine::{
-    Context, History, HistoryEntry, MessageReport, Prepared, assess, history_entry,
-    message_report, prepare,
+    Context, History, HistoryEntry, MessageReport, Prepared, assess, history_entry, message_report,
+    prepare,
 };
 use sentra_store::audit::{self, NewEvent};
 use sentra_store::ids::{AssessmentId, CaseId, MailboxId, MessageId};
@@ -77,9 +77,7 @@ fn new_message(incoming: &Incoming<'_>, meta: &Meta) -> NewMessage {
         mailbox_id: incoming.mailbox,
         provider_message_id: incoming.provider_id.to_owned(),
         internet_message_id: meta.internet_message_id.clone(),
-        received_at: incoming
-            .received_at
-            .unwrap_or_else(OffsetDateTime::now_utc),
+        received_at: incoming.received_at.unwrap_or_else(OffsetDateTime::now_utc),
         from_address: meta.from_address.clone(),
         from_domain: meta.from_domain.clone(),
         subject: meta.subject.clone(),
@@ -127,7 +125,11 @@ impl Ingestor {
     /// transaction, and writes one `message.received` audit event when it is
     /// new. Seeing the same message again (same mailbox and provider id, or
     /// same `Message-ID` and content from another mailbox) changes nothing.
-    pub async fn store_raw(&self, org: OrgId, incoming: &Incoming<'_>) -> Result<Stored, IngestError> {
+    pub async fn store_raw(
+        &self,
+        org: OrgId,
+        incoming: &Incoming<'_>,
+    ) -> Result<Stored, IngestError> {
         let meta = headers::read(incoming.raw);
         let mut tx = TenantTx::begin(&self.pool, org, None).await?;
         let inserted = message::insert_deduplicated(
@@ -322,9 +324,7 @@ impl Ingestor {
         let assessment = assess(prepared, ctx, &history);
         let mut report = message_report("", prepared, &assessment, ctx);
         mask_report(&mut report);
-        let entry_json = entry
-            .as_ref()
-            .and_then(|e| serde_json::to_value(e).ok());
+        let entry_json = entry.as_ref().and_then(|e| serde_json::to_value(e).ok());
         let recorded =
             assessment::record(tx, &verdict(message_id, &report)?, entry_json.as_ref()).await?;
         self.faults.check(Step::AssessmentRecorded)?;

@@ -54,7 +54,10 @@ impl FaultPlan {
 
     /// Fails (once) if the plan says so at `step`.
     pub(crate) fn check(&self, step: Step) -> Result<(), crate::IngestError> {
-        let mut s = self.0.lock().map_err(|_| crate::IngestError::Injected(step))?;
+        let mut s = self
+            .0
+            .lock()
+            .map_err(|_| crate::IngestError::Injected(step))?;
         if *s == Some(step) {
             *s = None;
             return Err(crate::IngestError::Injected(step));

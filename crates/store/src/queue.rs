@@ -286,12 +286,11 @@ pub async fn extend_lease(
     lease: Duration,
 ) -> Result<bool, StoreError> {
     let mut tx = TenantTx::begin(pool, job.org, None).await?;
-    let row: Option<(String, i32)> = sqlx::query_as(
-        "select status, attempts from job where id = $1 for update skip locked",
-    )
-    .bind(job.id.as_uuid())
-    .fetch_optional(tx.conn())
-    .await?;
+    let row: Option<(String, i32)> =
+        sqlx::query_as("select status, attempts from job where id = $1 for update skip locked")
+            .bind(job.id.as_uuid())
+            .fetch_optional(tx.conn())
+            .await?;
     let current = match row {
         // Locked: by the job's own transaction, which holds the claim.
         None => {

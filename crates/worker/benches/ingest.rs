@@ -5,15 +5,15 @@
 //! `cargo bench -p sentra-worker --bench ingest` (needs Postgres at
 //! `DATABASE_URL`; `SENTRA_BENCH_MESSAGES` sets the count, default 500).
 
-use sentra_domain::bank::{BankAccount, SortCode, UkAccountNumber};
 use sentra_domain::EmailAddress;
+use sentra_domain::bank::{BankAccount, SortCode, UkAccountNumber};
 use sentra_ingest::{Incoming, Ingestor};
+use sentra_store::TenantTx;
 use sentra_store::crypto::Keyring;
 use sentra_store::repo::bank_account::{self, AccountStatus};
 use sentra_store::repo::supplier::{self, SupplierFields, SupplierStatus};
 use sentra_store::repo::{mailbox, organisation, user};
 use sentra_store::testing::TestDb;
-use sentra_store::TenantTx;
 use sentra_worker::alerts::AlertSettings;
 use sentra_worker::alerts::outbound::OutboundPolicy;
 use sentra_worker::{Registry, Runner, RunnerConfig};

@@ -1,10 +1,10 @@
 //! The worker's own job kinds: analysing a stored message, sending one
 //! alert, a channel's daily digest, and a channel test.
 
+use crate::JobError;
 use crate::alerts::content::AlertContent;
 use crate::alerts::{AlertSettings, Destination};
 use crate::registry::{BoxFuture, Handler, Registry};
-use crate::JobError;
 use sentra_domain::jobs::{AnalyseMessage, SendAlert, SendDigest, SendTestAlert};
 use sentra_ingest::Ingestor;
 use sentra_store::crypto::Keyring;

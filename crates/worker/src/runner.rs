@@ -186,7 +186,8 @@ impl Runner {
     }
 
     async fn run_one(&self, job: ClaimedJob) -> Outcome {
-        let span = tracing::info_span!("job", kind = %job.kind, id = %job.id, attempt = job.attempts);
+        let span =
+            tracing::info_span!("job", kind = %job.kind, id = %job.id, attempt = job.attempts);
         let _enter = span.enter();
         let heartbeat = self.heartbeat(&job);
         let result = self.attempt(&job).await;
@@ -220,7 +221,10 @@ impl Runner {
         let mut tx = TenantTx::begin(&self.pool, job.org, None)
             .await
             .map_err(|e| Failure::Job(e.into()))?;
-        self.registry.run(&mut tx, job).await.map_err(Failure::Job)?;
+        self.registry
+            .run(&mut tx, job)
+            .await
+            .map_err(Failure::Job)?;
         match queue::complete(&mut tx, job).await {
             Ok(()) => {}
             Err(StoreError::JobLost) => return Err(Failure::Lost),
@@ -255,7 +259,11 @@ impl Runner {
         if let Err(hook) = self.registry.on_failure(&self.pool, job, e, parked).await {
             tracing::error!(error = %hook, "recording a job failure in its own records failed");
         }
-        if parked { Outcome::Parked } else { Outcome::Retried }
+        if parked {
+            Outcome::Parked
+        } else {
+            Outcome::Retried
+        }
     }
 }
 

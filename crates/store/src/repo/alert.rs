@@ -255,7 +255,10 @@ pub async fn org_min_risk(tx: &mut TenantTx) -> Result<RiskLevel, StoreError> {
 
 /// The email addresses of the organisation's members holding any of
 /// `roles`, sorted and distinct.
-pub async fn member_addresses(tx: &mut TenantTx, roles: &[Role]) -> Result<Vec<String>, StoreError> {
+pub async fn member_addresses(
+    tx: &mut TenantTx,
+    roles: &[Role],
+) -> Result<Vec<String>, StoreError> {
     let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
     Ok(sqlx::query_scalar(
         "select distinct lower(u.email) as email

@@ -127,7 +127,14 @@ fn parse_in(body: ChannelIn) -> Result<NewChannel, WebError> {
             if addresses.len() > 20 {
                 return Err(invalid("at most 20 extra addresses"));
             }
-            let hint = format!("roles: {}", email_roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "));
+            let hint = format!(
+                "roles: {}",
+                email_roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             (addresses.join(","), hint)
         }
         ChannelKind::Slack | ChannelKind::Teams => webhook(body.url.as_deref())?,

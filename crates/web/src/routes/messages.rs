@@ -22,7 +22,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use sentra_domain::{Category, RiskLevel, Role};
-use sentra_ingest::{IngestError, Incoming, Ingestor, Source};
+use sentra_ingest::{Incoming, IngestError, Ingestor, Source};
 use sentra_store::ids::MessageId;
 use sentra_store::repo::assessment::{self, AssessedFilter, AssessedMessage};
 use sentra_store::repo::mailbox;

@@ -44,15 +44,20 @@ async fn an_admin_creates_lists_tests_and_deletes_a_channel_and_each_change_is_a
     let text = list.text().await.expect("text");
     assert!(!text.contains("verysecrettoken"), "{text}");
     // Stored only encrypted.
-    let stored: Vec<u8> = sqlx::query_scalar("select target_enc from alert_channel where org_id = $1")
-        .bind(who.org.as_uuid())
-        .fetch_one(app.db.superuser())
-        .await
-        .expect("row");
+    let stored: Vec<u8> =
+        sqlx::query_scalar("select target_enc from alert_channel where org_id = $1")
+            .bind(who.org.as_uuid())
+            .fetch_one(app.db.superuser())
+            .await
+            .expect("row");
     assert!(!stored.windows(15).any(|w| w == b"verysecrettoken"));
 
     let res = app
-        .post(&format!("/api/v1/alert-channels/{id}/test"), &json!({}), Some(&cookie))
+        .post(
+            &format!("/api/v1/alert-channels/{id}/test"),
+            &json!({}),
+            Some(&cookie),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let queued: i64 = sqlx::query_scalar(
@@ -73,11 +78,23 @@ async fn an_admin_creates_lists_tests_and_deletes_a_channel_and_each_change_is_a
         .expect("delete");
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let actions = audit_actions(&app, who.org).await;
-    for action in ["alert_channel.created", "alert_channel.tested", "alert_channel.deleted"] {
-        assert_eq!(actions.iter().filter(|a| *a == action).count(), 1, "{actions:?}");
+    for action in [
+        "alert_channel.created",
+        "alert_channel.tested",
+        "alert_channel.deleted",
+    ] {
+        assert_eq!(
+            actions.iter().filter(|a| *a == action).count(),
+            1,
+            "{actions:?}"
+        );
     }
     let res = app
-        .post(&format!("/api/v1/alert-channels/{id}/test"), &json!({}), Some(&cookie))
+        .post(
+            &format!("/api/v1/alert-channels/{id}/test"),
+            &json!({}),
+            Some(&cookie),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
@@ -94,7 +111,9 @@ async fn clerks_cannot_manage_channels_and_bad_channels_write_nothing() {
         json!({ "kind": "pager", "name": "x" }),
         json!({ "kind": "email", "name": "x", "email_roles": [] }),
     ] {
-        let res = app.post("/api/v1/alert-channels", &bad, Some(&cookie)).await;
+        let res = app
+            .post("/api/v1/alert-channels", &bad, Some(&cookie))
+            .await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
     let hash = password::hash(PASSWORD).expect("hash");
@@ -126,7 +145,10 @@ async fn clerks_cannot_manage_channels_and_bad_channels_write_nothing() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(error_code(app.get("/api/v1/alert-channels", Some(&clerk_cookie)).await).await, "forbidden");
+    assert_eq!(
+        error_code(app.get("/api/v1/alert-channels", Some(&clerk_cookie)).await).await,
+        "forbidden"
+    );
     let n: i64 = sqlx::query_scalar("select count(*) from alert_channel")
         .fetch_one(app.db.superuser())
         .await
@@ -135,7 +157,8 @@ async fn clerks_cannot_manage_channels_and_bad_channels_write_nothing() {
 }
 
 #[tokio::test]
-async fn a_submission_opens_an_alert_for_each_matching_channel_and_the_same_email_twice_is_one_message() {
+async fn a_submission_opens_an_alert_for_each_matching_channel_and_the_same_email_twice_is_one_message()
+ {
     let Some(app) = TestApp::spawn().await else {
         return;
     };

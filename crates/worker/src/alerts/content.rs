@@ -126,7 +126,10 @@ impl AlertContent {
             })
             .collect();
         Self {
-            title: format!("Sentra daily digest for {day}: {} case(s) opened", briefs.len()),
+            title: format!(
+                "Sentra daily digest for {day}: {} case(s) opened",
+                briefs.len()
+            ),
             facts: Vec::new(),
             signals,
             link: format!("{}/cases", base_url.trim_end_matches('/')),
@@ -244,7 +247,9 @@ mod tests {
     #[test]
     fn long_digit_runs_keep_only_their_last_four_characters() {
         assert_eq!(
-            redact("Pay 20-29-59 55779911 or GB33BUKB20201555555555 by 2026-12-01, £12,500.00 INV-0042"),
+            redact(
+                "Pay 20-29-59 55779911 or GB33BUKB20201555555555 by 2026-12-01, £12,500.00 INV-0042"
+            ),
             "Pay 20-29-59 ****9911 or ****5555 by 2026-12-01, £12,500.00 INV-0042"
         );
     }

@@ -33,11 +33,7 @@ pub enum Destination<'a> {
 
 impl AlertSettings {
     /// Delivers `content`. Errors are safe to store (no URL, no secrets).
-    pub async fn deliver(
-        &self,
-        to: Destination<'_>,
-        content: &AlertContent,
-    ) -> Result<(), String> {
+    pub async fn deliver(&self, to: Destination<'_>, content: &AlertContent) -> Result<(), String> {
         match to {
             Destination::Email(recipients) => {
                 let smtp = self

@@ -131,7 +131,9 @@ impl OutboundPolicy {
             .collect(),
         };
         let Some(first) = addrs.first().copied() else {
-            return Err(OutboundError::Failed("the host does not resolve".to_owned()));
+            return Err(OutboundError::Failed(
+                "the host does not resolve".to_owned(),
+            ));
         };
         // Every address must pass: a name that resolves to one public and
         // one private address could be pinned to either.
@@ -182,7 +184,9 @@ impl OutboundPolicy {
                 "the webhook answered {status} (redirects are not followed)"
             )));
         }
-        Err(OutboundError::Failed(format!("the webhook answered {status}")))
+        Err(OutboundError::Failed(format!(
+            "the webhook answered {status}"
+        )))
     }
 
     fn client(&self, to: &Vetted) -> Result<reqwest::Client, OutboundError> {

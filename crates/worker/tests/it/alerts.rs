@@ -92,12 +92,19 @@ async fn alerts(w: &World) -> Vec<alert::Alert> {
 #[tokio::test]
 async fn a_critical_case_alerts_email_slack_and_teams_once_with_the_last_four_digits_only() {
     let Some(w) = World::new().await else { return };
-    w.member("approver@hartleybuild.co.uk", Role::Approver).await;
+    w.member("approver@hartleybuild.co.uk", Role::Approver)
+        .await;
     w.member("clerk@hartleybuild.co.uk", Role::Clerk).await;
     let smtp = SmtpSink::start().await;
     let slack = HttpReceiver::start(Behaviour::Accept).await;
     let teams = HttpReceiver::start(Behaviour::Accept).await;
-    channel(&w, ChannelKind::Email, "Approvers", "finance@hartleybuild.co.uk").await;
+    channel(
+        &w,
+        ChannelKind::Email,
+        "Approvers",
+        "finance@hartleybuild.co.uk",
+    )
+    .await;
     channel(&w, ChannelKind::Slack, "Slack", &slack.url()).await;
     channel(&w, ChannelKind::Teams, "Teams", &teams.url()).await;
 
@@ -111,7 +118,11 @@ async fn a_critical_case_alerts_email_slack_and_teams_once_with_the_last_four_di
     rcpt.sort();
     assert_eq!(
         rcpt,
-        ["alerts@sentra.example", "approver@hartleybuild.co.uk", "finance@hartleybuild.co.uk"]
+        [
+            "alerts@sentra.example",
+            "approver@hartleybuild.co.uk",
+            "finance@hartleybuild.co.uk"
+        ]
     );
     assert!(mails[0].data.contains(&link), "{}", mails[0].data);
     assert!(mails[0].data.contains("****9203"));
@@ -127,11 +138,17 @@ async fn a_critical_case_alerts_email_slack_and_teams_once_with_the_last_four_di
     assert_eq!(t.len(), 1);
     assert_eq!(t[0]["type"], "message");
     let card = &t[0]["attachments"][0];
-    assert_eq!(card["contentType"], "application/vnd.microsoft.card.adaptive");
+    assert_eq!(
+        card["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
     assert_eq!(card["content"]["type"], "AdaptiveCard");
     assert_eq!(card["content"]["actions"][0]["url"], link.as_str());
     for body in [s[0].to_string(), t[0].to_string()] {
-        assert!(body.contains("****9203") && !body.contains("63849203"), "{body}");
+        assert!(
+            body.contains("****9203") && !body.contains("63849203"),
+            "{body}"
+        );
     }
 
     // Recorded once each, as sent; running again sends nothing more.
@@ -140,7 +157,14 @@ async fn a_critical_case_alerts_email_slack_and_teams_once_with_the_last_four_di
     assert!(all.iter().all(|a| a.status == AlertStatus::Sent));
     let runner = w.runner(w.ingestor(), settings(Some(smtp.port)));
     w.drain(&runner).await;
-    assert_eq!((smtp.mails().len(), slack.bodies().len(), teams.bodies().len()), (1, 1, 1));
+    assert_eq!(
+        (
+            smtp.mails().len(),
+            slack.bodies().len(),
+            teams.bodies().len()
+        ),
+        (1, 1, 1)
+    );
 }
 
 #[tokio::test]
@@ -175,7 +199,13 @@ async fn a_webhook_that_redirects_is_not_followed() {
     fraud_and_drain(&w, settings(None)).await;
     let all = alerts(&w).await;
     assert_eq!(all[0].status, AlertStatus::Failed);
-    assert!(all[0].last_error.as_deref().unwrap().contains("redirects are not followed"));
+    assert!(
+        all[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("redirects are not followed")
+    );
     assert!(target.bodies().is_empty());
 }
 

@@ -3,10 +3,10 @@
 //! re-run, each compared with a clean run's final state.
 
 use crate::support::{FRAUD_BANK_CHANGE, LEGIT_INVOICE, World, no_alerts};
+use sentra_domain::{RiskLevel, Role};
 use sentra_ingest::{FaultPlan, Incoming, IngestError, Source, Step};
 use sentra_store::ids::MailboxId;
 use sentra_store::repo::alert::{self, ChannelKind, NewChannel};
-use sentra_domain::{RiskLevel, Role};
 
 fn incoming<'a>(mailbox: MailboxId, provider_id: &'a str, raw: &'a str) -> Incoming<'a> {
     Incoming {
@@ -67,7 +67,10 @@ async fn the_same_message_seen_twice_is_stored_and_analysed_once() {
         2,
         "{once:#?}"
     );
-    assert!(once.contains(&"case g-2 open critical".to_owned()), "{once:#?}");
+    assert!(
+        once.contains(&"case g-2 open critical".to_owned()),
+        "{once:#?}"
+    );
     assert_eq!(once.iter().filter(|r| r.starts_with("case ")).count(), 1);
 }
 
@@ -100,11 +103,16 @@ async fn one_email_delivered_to_two_mailboxes_is_one_message_but_a_forged_messag
 
 #[tokio::test]
 async fn a_crash_at_any_step_of_sync_and_analysis_then_a_rerun_gives_the_clean_final_state() {
-    let Some(clean) = World::new().await else { return };
+    let Some(clean) = World::new().await else {
+        return;
+    };
     email_channel(&clean).await;
     sync_both(&clean, &FaultPlan::none()).await.unwrap();
     let expected = clean.snapshot().await;
-    assert!(expected.iter().any(|r| r.starts_with("alert ")), "{expected:#?}");
+    assert!(
+        expected.iter().any(|r| r.starts_with("alert ")),
+        "{expected:#?}"
+    );
 
     for step in [
         Step::MessageInserted,
@@ -131,7 +139,9 @@ async fn a_crash_at_any_step_of_an_api_submission_then_a_retry_gives_the_clean_f
     async fn submit(w: &World, faults: &FaultPlan) -> Result<(), IngestError> {
         let ingestor = w.ingestor().with_faults(faults.clone());
         let mut tx = w.tx().await;
-        let mailbox = sentra_store::repo::mailbox::submission_mailbox(&mut tx).await.unwrap();
+        let mailbox = sentra_store::repo::mailbox::submission_mailbox(&mut tx)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         ingestor
             .ingest_raw(
@@ -143,11 +153,16 @@ async fn a_crash_at_any_step_of_an_api_submission_then_a_retry_gives_the_clean_f
             .await
             .map(|_| ())
     }
-    let Some(clean) = World::new().await else { return };
+    let Some(clean) = World::new().await else {
+        return;
+    };
     email_channel(&clean).await;
     submit(&clean, &FaultPlan::none()).await.unwrap();
     let expected = clean.snapshot().await;
-    assert!(expected.contains(&"audit message.submitted critical".to_owned()), "{expected:#?}");
+    assert!(
+        expected.contains(&"audit message.submitted critical".to_owned()),
+        "{expected:#?}"
+    );
 
     for step in [
         Step::MessageInserted,

@@ -43,7 +43,8 @@ impl SmtpSink {
                             return;
                         }
                         let upper = line.to_ascii_uppercase();
-                        let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                        let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO")
+                        {
                             b"250 sink.test\r\n"
                         } else if upper.starts_with("RCPT TO:") {
                             let addr = line[8..].trim().trim_matches(['<', '>']).to_owned();
@@ -153,7 +154,8 @@ impl HttpReceiver {
                             if let Ok(v) = serde_json::from_slice(body) {
                                 store.lock().unwrap().push(v);
                             }
-                            "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok".to_owned()
+                            "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+                                .to_owned()
                         }
                         Behaviour::Redirect(to) => format!(
                             "HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"

@@ -96,7 +96,10 @@ async fn a_failing_job_is_retried_with_backoff_and_then_completes() {
     let after_first = job_row(&w, id).await;
     assert_eq!(after_first.status, "queued");
     assert!(after_first.run_at > time::OffsetDateTime::now_utc());
-    assert_eq!(after_first.last_error.as_deref(), Some("the webhook exploded"));
+    assert_eq!(
+        after_first.last_error.as_deref(),
+        Some("the webhook exploded")
+    );
 
     w.drain(&runner).await;
     let done = job_row(&w, id).await;
@@ -122,7 +125,10 @@ async fn a_job_that_keeps_failing_is_parked_with_its_error_visible() {
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].id, id.as_uuid());
     assert_eq!(parked[0].attempts, Flaky::MAX_ATTEMPTS);
-    assert_eq!(parked[0].last_error.as_deref(), Some("the webhook exploded"));
+    assert_eq!(
+        parked[0].last_error.as_deref(),
+        Some("the webhook exploded")
+    );
     assert_eq!(runs.load(Ordering::SeqCst), 3);
 }
 
@@ -149,7 +155,11 @@ async fn a_running_jobs_lease_can_be_extended_and_a_stale_claim_cannot() {
         .await
         .unwrap();
     let job = &claimed[0];
-    assert!(queue::extend_lease(w.pool(), job, Duration::from_secs(3600)).await.unwrap());
+    assert!(
+        queue::extend_lease(w.pool(), job, Duration::from_secs(3600))
+            .await
+            .unwrap()
+    );
     let row = job_row(&w, job.id).await;
     let left = row.locked_until.unwrap() - time::OffsetDateTime::now_utc();
     assert!(left > time::Duration::minutes(50), "{left}");
@@ -158,7 +168,11 @@ async fn a_running_jobs_lease_can_be_extended_and_a_stale_claim_cannot() {
         attempts: job.attempts + 1,
         ..job.clone()
     };
-    assert!(!queue::extend_lease(w.pool(), &stale, Duration::from_secs(3600)).await.unwrap());
+    assert!(
+        !queue::extend_lease(w.pool(), &stale, Duration::from_secs(3600))
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]

@@ -37,7 +37,8 @@ Apex Scaffolding Ltd\r
 ";
 
 /// A bank-change request from a lookalike of Apex's domain (`.co`).
-pub const FRAUD_BANK_CHANGE: &str = "From: Apex Scaffolding Ltd - Accounts <accounts@apexscaffolding.co>\r
+pub const FRAUD_BANK_CHANGE: &str =
+    "From: Apex Scaffolding Ltd - Accounts <accounts@apexscaffolding.co>\r
 To: Accounts <accounts@hartleybuild.co.uk>\r
 Subject: Change of bank details - Apex Scaffolding Ltd\r
 Date: Fri, 23 Oct 2026 11:15:40 +0100\r
@@ -114,12 +115,20 @@ impl World {
         )
         .await
         .unwrap();
-        let accounts = mailbox::create(&mut tx, mailbox::Provider::M365, "accounts@hartleybuild.co.uk")
-            .await
-            .unwrap();
-        let invoices = mailbox::create(&mut tx, mailbox::Provider::M365, "invoices@hartleybuild.co.uk")
-            .await
-            .unwrap();
+        let accounts = mailbox::create(
+            &mut tx,
+            mailbox::Provider::M365,
+            "accounts@hartleybuild.co.uk",
+        )
+        .await
+        .unwrap();
+        let invoices = mailbox::create(
+            &mut tx,
+            mailbox::Provider::M365,
+            "invoices@hartleybuild.co.uk",
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         Some(Self {
             db,

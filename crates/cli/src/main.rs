@@ -13,6 +13,7 @@ mod keys_cmd;
 mod migrate;
 mod scan;
 mod serve;
+mod worker_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -39,6 +40,8 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Run the web application.
     Serve(serve::ServeArgs),
+    /// Run background jobs (analysis, alerts) until stopped.
+    Worker(worker_cmd::WorkerArgs),
     /// Check the configuration (TOML file plus SENTRA_* environment).
     Config(config::check::ConfigArgs),
     /// Operator commands (create an organisation and its owner).
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::Dev(args) => dev::run(&args),
         Command::Migrate(args) => migrate::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Worker(args) => worker_cmd::run(&args, std::sync::Arc::new(pdf)),
         Command::Admin(args) => admin::run(&args),
         Command::Config(args) => config::check::run(&args),
         Command::Audit(args) => audit_cmd::run(&args),

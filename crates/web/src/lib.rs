@@ -225,7 +225,19 @@ pub fn build_router(state: AppState) -> Router {
         .route("/cases", get(routes::cases::list))
         .route("/cases/{id}", get(routes::cases::get))
         .route("/cases/{id}/verifications", post(routes::cases::verify))
-        .route("/cases/{id}/resolve", post(routes::cases::resolve));
+        .route("/cases/{id}/resolve", post(routes::cases::resolve))
+        .route(
+            "/alert-channels",
+            get(routes::alert_channels::list).post(routes::alert_channels::create),
+        )
+        .route(
+            "/alert-channels/{id}",
+            axum::routing::delete(routes::alert_channels::delete),
+        )
+        .route(
+            "/alert-channels/{id}/test",
+            post(routes::alert_channels::test),
+        );
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))

@@ -1,6 +1,7 @@
 //! The HTTP routes: health probes, the auth and account API and the tenant API.
 
 pub mod account;
+pub mod alert_channels;
 pub mod auth;
 pub mod cases;
 pub mod health;

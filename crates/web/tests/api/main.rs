@@ -6,6 +6,7 @@
 //! `SKIPPED:` line and passes, as in the store's suite.
 
 mod account;
+mod alert_channels;
 mod auth;
 mod cases;
 mod headers;

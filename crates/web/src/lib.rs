@@ -98,7 +98,10 @@ pub fn build_router(state: AppState) -> Router {
         .route("/cases", get(routes::cases::list))
         .route("/cases/{id}", get(routes::cases::get))
         .route("/cases/{id}/verifications", post(routes::cases::verify))
-        .route("/cases/{id}/resolve", post(routes::cases::resolve));
+        .route("/cases/{id}/resolve", post(routes::cases::resolve))
+        .route("/audit", get(routes::audit::list))
+        .route("/audit/verify", get(routes::audit::verify))
+        .route("/audit/export.csv", get(routes::audit::export));
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))

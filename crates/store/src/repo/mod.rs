@@ -11,6 +11,10 @@
 pub mod assessment;
 pub mod bank_account;
 pub mod case;
+pub mod contact;
+pub mod dashboard;
+pub mod feedback;
+pub mod invoice;
 pub mod mail_credential;
 pub mod mailbox;
 pub mod message;

@@ -33,6 +33,7 @@
 //!    data for an allowed role, no other organisation's data, 303 to
 //!    `/login` without a session, 403 page for a refused role.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod home;
@@ -57,6 +58,7 @@ pub use error::PageError;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(auth::routes())
+        .merge(audit::routes())
         .merge(home::routes())
         .route("/assets/{file}", axum::routing::get(crate::assets::serve))
 }
@@ -241,6 +243,29 @@ pub fn safe_next(next: Option<&str>) -> &str {
             n
         }
         _ => "/",
+    }
+}
+
+/// `2026-03-01 09:30 UTC`: how pages show times.
+pub fn when(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    at.format(&format).unwrap_or_default()
+}
+
+/// A query string from `pairs`, skipping empty values (`?a=1&b=x`, or empty).
+pub fn query_string(pairs: &[(&str, Option<&str>)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            v.filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={}", urlencode(v)))
+        })
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
     }
 }
 

@@ -8,6 +8,7 @@
 //! capped at [`JSON_BODY_LIMIT`], and every error answers in the one
 //! [`WebError`] JSON shape.
 
+pub mod actions;
 pub mod assets;
 pub mod auth;
 pub mod error;
@@ -99,6 +100,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/cases/{id}", get(routes::cases::get))
         .route("/cases/{id}/verifications", post(routes::cases::verify))
         .route("/cases/{id}/resolve", post(routes::cases::resolve))
+        .route("/feedback", post(routes::feedback::create))
         .route("/audit", get(routes::audit::list))
         .route("/audit/verify", get(routes::audit::verify))
         .route("/audit/export.csv", get(routes::audit::export));

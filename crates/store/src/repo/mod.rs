@@ -19,6 +19,7 @@ pub mod mail_credential;
 pub mod mailbox;
 pub mod message;
 pub mod organisation;
+pub mod provenance;
 pub mod session;
 pub mod supplier;
 pub mod user;

@@ -36,7 +36,9 @@
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod evidence;
 pub mod home;
+pub mod messages;
 pub mod nav;
 
 use crate::session::{AnySession, CurrentUser, TenantSession};
@@ -59,6 +61,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(auth::routes())
         .merge(audit::routes())
+        .merge(messages::routes())
         .merge(home::routes())
         .route("/assets/{file}", axum::routing::get(crate::assets::serve))
 }

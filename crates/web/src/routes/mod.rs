@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod feedback;
 pub mod health;
 pub mod messages;
 pub mod suppliers;

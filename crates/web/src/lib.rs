@@ -101,6 +101,10 @@ pub fn build_router(state: AppState) -> Router {
         .route("/cases/{id}/verifications", post(routes::cases::verify))
         .route("/cases/{id}/resolve", post(routes::cases::resolve))
         .route("/feedback", post(routes::feedback::create))
+        .route(
+            "/invoices/{id}/payment",
+            post(routes::invoices::set_payment),
+        )
         .route("/audit", get(routes::audit::list))
         .route("/audit/verify", get(routes::audit::verify))
         .route("/audit/export.csv", get(routes::audit::export));

@@ -24,6 +24,7 @@ pub mod session;
 pub mod supplier;
 pub mod user;
 pub mod verification;
+pub mod worklist;
 
 use crate::StoreError;
 

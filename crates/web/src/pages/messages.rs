@@ -278,8 +278,25 @@ pub struct SupplierView {
     pub accounts: Vec<(String, &'static str)>,
 }
 
+impl From<invoice::Invoice> for InvoiceView {
+    fn from(i: invoice::Invoice) -> Self {
+        Self {
+            id: i.id.to_string(),
+            number: i.number.unwrap_or_default(),
+            amount: match (i.amount_minor, i.currency) {
+                (Some(a), Some(c)) => format!("{c} {}.{:02}", a / 100, a % 100),
+                _ => String::new(),
+            },
+            due: i.due_date.map(|d| d.to_string()).unwrap_or_default(),
+            status: i.status.as_str(),
+        }
+    }
+}
+
 /// An invoice in this message.
 pub struct InvoiceView {
+    /// Id.
+    pub id: String,
     /// Number.
     pub number: String,
     /// Amount.
@@ -387,6 +404,43 @@ fn last4(s: &str) -> String {
     alnum[alnum.len().saturating_sub(4)..].iter().collect()
 }
 
+/// The verified record of the supplier the engine recognised in
+/// `extracted`, with the call-back number's provenance and the accounts on
+/// file (masked).
+pub async fn supplier_record(
+    tx: &mut sentra_store::TenantTx,
+    extracted: &Value,
+) -> Result<Option<SupplierView>, WebError> {
+    let Some(name) = supplier_name(extracted) else {
+        return Ok(None);
+    };
+    let Some(s) = supplier::list(tx)
+        .await?
+        .into_iter()
+        .find(|s| s.fields.name.eq_ignore_ascii_case(&name))
+    else {
+        return Ok(None);
+    };
+    let prov = provenance::phone(tx, s.id).await?;
+    let accounts = bank_account::list_for_supplier(tx, s.id).await?;
+    Ok(Some(SupplierView {
+        id: s.id.to_string(),
+        name: s.fields.name,
+        domains: s.fields.domains.join(", "),
+        phone: prov.phone,
+        phone_source: prov.source,
+        phone_verified: match (prov.verified_by, prov.verified_at) {
+            (Some(by), Some(at)) => Some(format!("{by}, {}", when(at))),
+            (None, Some(at)) => Some(when(at)),
+            _ => None,
+        },
+        accounts: accounts
+            .into_iter()
+            .map(|a| (a.masked, a.status.as_str()))
+            .collect(),
+    }))
+}
+
 /// `GET /messages/{id}`.
 pub async fn detail(
     State(state): State<AppState>,
@@ -398,37 +452,7 @@ pub async fn detail(
     let m = assessment::get_assessed(&mut page.tx, id).await?;
     let raw = message::raw_mime(&mut page.tx, &state.keys, id).await?;
     let v = &m.assessment.verdict;
-    let name = supplier_name(&v.extracted);
-    let record = match &name {
-        Some(name) => supplier::list(&mut page.tx)
-            .await?
-            .into_iter()
-            .find(|s| s.fields.name.eq_ignore_ascii_case(name)),
-        None => None,
-    };
-    let supplier_view = match record {
-        Some(s) => {
-            let prov = provenance::phone(&mut page.tx, s.id).await?;
-            let accounts = bank_account::list_for_supplier(&mut page.tx, s.id).await?;
-            Some(SupplierView {
-                id: s.id.to_string(),
-                name: s.fields.name,
-                domains: s.fields.domains.join(", "),
-                phone: prov.phone,
-                phone_source: prov.source,
-                phone_verified: match (prov.verified_by, prov.verified_at) {
-                    (Some(by), Some(at)) => Some(format!("{by}, {}", when(at))),
-                    (None, Some(at)) => Some(when(at)),
-                    _ => None,
-                },
-                accounts: accounts
-                    .into_iter()
-                    .map(|a| (a.masked, a.status.as_str()))
-                    .collect(),
-            })
-        }
-        None => None,
-    };
+    let supplier_view = supplier_record(&mut page.tx, &v.extracted).await?;
     let invoices = invoice::list_for_message(&mut page.tx, id).await?;
     let can_write = page.role != Role::Viewer;
     let chrome = page.finish("/messages").await?;
@@ -558,18 +582,7 @@ pub async fn detail(
         amounts,
         due_dates: strings(&v.extracted, "due_dates"),
         supplier: supplier_view,
-        invoices: invoices
-            .into_iter()
-            .map(|i| InvoiceView {
-                number: i.number.unwrap_or_default(),
-                amount: match (i.amount_minor, i.currency) {
-                    (Some(a), Some(c)) => format!("{c} {}.{:02}", a / 100, a % 100),
-                    _ => String::new(),
-                },
-                due: i.due_date.map(|d| d.to_string()).unwrap_or_default(),
-                status: i.status.as_str(),
-            })
-            .collect(),
+        invoices: invoices.into_iter().map(InvoiceView::from).collect(),
         can_write,
         verdicts: vec![
             ("correct", "The verdict was right"),

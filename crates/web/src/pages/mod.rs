@@ -35,6 +35,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod error;
 pub mod evidence;
 pub mod home;
@@ -62,6 +63,7 @@ pub fn routes() -> Router<AppState> {
         .merge(auth::routes())
         .merge(audit::routes())
         .merge(messages::routes())
+        .merge(cases::routes())
         .merge(home::routes())
         .route("/assets/{file}", axum::routing::get(crate::assets::serve))
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cases;
 pub mod feedback;
 pub mod health;
+pub mod invoices;
 pub mod messages;
 pub mod suppliers;
 

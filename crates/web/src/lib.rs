@@ -17,6 +17,7 @@ pub mod pages;
 pub mod password;
 pub mod routes;
 pub mod session;
+pub mod throttle;
 pub mod totp;
 
 pub use error::{ApiJson, WebError};
@@ -55,6 +56,8 @@ pub struct AppState {
     /// An argon2id hash of a random password, verified against for unknown
     /// addresses so their timing matches a real account's.
     pub dummy_hash: Arc<str>,
+    /// Per-address limit on the public contact form.
+    pub contact_throttle: Arc<throttle::Throttle>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -76,6 +79,10 @@ impl AppState {
             keys,
             secure_cookies,
             dummy_hash: dummy.into(),
+            contact_throttle: Arc::new(throttle::Throttle::new(
+                pages::public::CONTACT_PER_ADDRESS,
+                pages::public::CONTACT_WINDOW,
+            )),
         })
     }
 }
@@ -236,9 +243,14 @@ impl Application {
                 }
             }
         });
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        // Connect info gives handlers the peer address (public-form throttling).
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         purger.abort();
         self.pool.close().await;
         served

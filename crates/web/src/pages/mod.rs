@@ -33,6 +33,7 @@
 //!    data for an allowed role, no other organisation's data, 303 to
 //!    `/login` without a session, 403 page for a refused role.
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod cases;
@@ -41,6 +42,7 @@ pub mod evidence;
 pub mod home;
 pub mod messages;
 pub mod nav;
+pub mod public;
 
 use crate::session::{AnySession, CurrentUser, TenantSession};
 use crate::{AppState, WebError};
@@ -64,6 +66,8 @@ pub fn routes() -> Router<AppState> {
         .merge(audit::routes())
         .merge(messages::routes())
         .merge(cases::routes())
+        .merge(alerts::routes())
+        .merge(public::routes())
         .merge(home::routes())
         .route("/assets/{file}", axum::routing::get(crate::assets::serve))
 }

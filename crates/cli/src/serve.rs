@@ -66,16 +66,32 @@ fn keyring(args: &ServeArgs) -> anyhow::Result<Keyring> {
     load_keyring(args.keyring.key_file.as_deref())
 }
 
+/// Structured JSON logs on stderr, one object per line, with the request
+/// span's fields (`request_id`, `org_id`, `user_id`, method, path) on every
+/// event inside a request. `SENTRA_LOG_FORMAT=text` gives plain lines for
+/// development; `RUST_LOG` filters (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("SENTRA_LOG_FORMAT").is_ok_and(|f| f == "text") {
+        let _ = builder.try_init();
+    } else {
+        let _ = builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init();
+    }
+}
+
 /// `sentra serve`.
 pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let keys = keyring(args)?;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    init_logging();
     let settings = sentra_web::Settings {
         listen: args.listen,
         database_url: args.database_url.clone(),

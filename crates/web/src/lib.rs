@@ -12,6 +12,7 @@ pub mod actions;
 pub mod assets;
 pub mod auth;
 pub mod error;
+pub mod metrics;
 pub mod middleware;
 pub mod pages;
 pub mod password;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub dummy_hash: Arc<str>,
     /// Per-address limit on the public contact form.
     pub contact_throttle: Arc<throttle::Throttle>,
+    /// Request counts and latencies for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -83,6 +86,7 @@ impl AppState {
                 pages::public::CONTACT_PER_ADDRESS,
                 pages::public::CONTACT_WINDOW,
             )),
+            metrics: Arc::new(metrics::Metrics::default()),
         })
     }
 }
@@ -118,9 +122,14 @@ pub fn build_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
+        .route("/metrics", get(metrics::serve))
         .nest("/api/v1", api)
         .merge(pages::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn(middleware::origin_check))
@@ -133,8 +142,27 @@ pub fn build_router(state: AppState) -> Router {
             middleware::security_headers,
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The span every request runs in: method, path, the request id (set by
+/// `SetRequestIdLayer`, outside this layer) and, once a session resolves
+/// them, `org_id` and `user_id` (recorded by the session extractors).
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        request_id = %request_id,
+        org_id = tracing::field::Empty,
+        user_id = tracing::field::Empty,
+    )
 }
 
 /// 404: JSON under `/api/`, an HTML page elsewhere.

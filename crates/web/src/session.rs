@@ -233,6 +233,9 @@ impl TenantSession {
                 message: "this account belongs to no organisation".to_owned(),
             })?;
         let tx = TenantTx::begin(&state.pool, org, Some(current.user)).await?;
+        let span = tracing::Span::current();
+        span.record("org_id", tracing::field::display(org));
+        span.record("user_id", tracing::field::display(current.user));
         Ok(Self {
             user: current.user,
             org,

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod error;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod pages;
 pub mod password;
 pub mod routes;
@@ -118,7 +119,8 @@ pub fn build_router(state: AppState) -> Router {
         )
         .route("/audit", get(routes::audit::list))
         .route("/audit/verify", get(routes::audit::verify))
-        .route("/audit/export.csv", get(routes::audit::export));
+        .route("/audit/export.csv", get(routes::audit::export))
+        .route("/openapi.json", get(openapi::serve));
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))

@@ -11,7 +11,9 @@ mod headers;
 mod health;
 mod messages;
 mod pages;
+mod support;
 mod tenancy;
+mod workpages;
 
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};

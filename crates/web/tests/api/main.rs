@@ -5,11 +5,13 @@
 //! ones on purpose. When Postgres is unreachable every test prints a
 //! `SKIPPED:` line and passes, as in the store's suite.
 
+mod audit;
 mod auth;
 mod cases;
 mod headers;
 mod health;
 mod messages;
+mod ops;
 mod pages;
 mod support;
 mod tenancy;

@@ -50,7 +50,7 @@ mod tests {
 
     #[test]
     fn the_limit_applies_per_address() {
-        let t = Throttle::new(2, Duration::from_secs(600));
+        let t = Throttle::new(2, Duration::from_mins(10));
         let a: IpAddr = [127, 0, 0, 1].into();
         let b: IpAddr = [127, 0, 0, 2].into();
         assert!(t.allow(a) && t.allow(a));

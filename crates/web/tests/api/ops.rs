@@ -1,4 +1,4 @@
-//! Public pages and the contact form, `/metrics`, and the OpenAPI
+//! Public pages and the contact form, `/metrics`, and the `OpenAPI`
 //! document's completeness against the router source.
 
 use crate::TestApp;
@@ -171,7 +171,7 @@ fn routes_in(text: &str, prefix: &str) -> Vec<(String, String)> {
         };
         let path = &rest[start + 1..start + 1 + len];
         let end = rest.find(".route(").unwrap_or(rest.len());
-        let end = rest[..end].find(";").unwrap_or(end);
+        let end = rest[..end].find(';').unwrap_or(end);
         let call = &rest[..end];
         for method in ["get", "post", "put", "patch", "delete"] {
             if call.contains(&format!("{method}(")) {

@@ -10,7 +10,9 @@
 pub mod bank;
 mod email;
 mod error;
+pub mod graph_notify;
 mod ids;
+pub mod jobs;
 mod money;
 mod risk;
 mod role;

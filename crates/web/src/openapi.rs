@@ -194,12 +194,39 @@ pub fn auth() -> Value {
     })
 }
 
-/// `/suppliers*`.
+/// `/suppliers*` and `/supplier-changes*` (bank details and call-back
+/// numbers change only through dual-controlled change requests).
 pub fn suppliers() -> Value {
+    let change = json!({ "type": "object" });
+    let mut import = op(
+        "Import suppliers from a CSV export (Sentra, Xero, QuickBooks, Sage).",
+        None,
+        ("200", obj()),
+    );
+    if let Some(map) = import.as_object_mut() {
+        map.insert(
+            "requestBody".to_owned(),
+            json!({ "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } }),
+        );
+    }
     json!({
-        "/suppliers": { "get": op("The organisation's suppliers.", None,
-            ("200", json!({ "type": "array", "items": schema("Supplier") }))) },
-        "/suppliers/{id}": { "get": with_params(op("One supplier.", None, ("200", schema("Supplier"))), id_param()) },
+        "/suppliers": {
+            "get": op("The organisation's suppliers.", None,
+                ("200", json!({ "type": "array", "items": schema("Supplier") }))),
+            "post": op("Create a supplier.", Some(obj()), ("201", schema("Supplier"))),
+        },
+        "/suppliers/import": { "post": import },
+        "/suppliers/{id}": {
+            "get": with_params(op("One supplier.", None, ("200", schema("Supplier"))), id_param()),
+            "patch": with_params(op("Edit a supplier's name, domains, contacts, country or status.", Some(obj()), ("200", schema("Supplier"))), id_param()),
+            "delete": with_params(op("Delete a supplier.", None, ("204", obj())), id_param()),
+        },
+        "/suppliers/{id}/bank-accounts": { "post": with_params(op("Propose a bank account (a change request another person approves).", Some(obj()), ("201", change.clone())), id_param()) },
+        "/suppliers/{id}/phone": { "post": with_params(op("Propose a verified call-back number with its source (a change request).", Some(obj()), ("201", change.clone())), id_param()) },
+        "/supplier-changes": { "get": op("Proposed supplier changes.", None, ("200", json!({ "type": "array", "items": change }))) },
+        "/supplier-changes/{id}": { "get": with_params(op("One change request.", None, ("200", obj())), id_param()) },
+        "/supplier-changes/{id}/approve": { "post": with_params(op("Approve a change (not its proposer; needs a step-up).", Some(obj()), ("200", obj())), id_param()) },
+        "/supplier-changes/{id}/reject": { "post": with_params(op("Reject a change.", Some(obj()), ("200", obj())), id_param()) },
     })
 }
 

@@ -7,6 +7,8 @@ pub mod feedback;
 pub mod health;
 pub mod invoices;
 pub mod messages;
+pub mod supplier_changes;
+pub mod supplier_import;
 pub mod suppliers;
 
 use crate::WebError;

@@ -8,11 +8,15 @@
 //! capped at [`JSON_BODY_LIMIT`], and every error answers in the one
 //! [`WebError`] JSON shape.
 
+pub mod actions;
 pub mod assets;
 pub mod auth;
+pub mod contact_throttle;
 pub mod error;
 pub mod mail;
+pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod pages;
 pub mod password;
 pub mod qr;
@@ -66,6 +70,10 @@ pub struct AppState {
     pub base_url: Option<Arc<str>>,
     /// The per-address throttle of the credential routes.
     pub limiter: Arc<throttle::IpLimiter>,
+    /// Per-address limit on the public contact form.
+    pub contact_throttle: Arc<contact_throttle::Throttle>,
+    /// Request counts and latencies for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -90,6 +98,11 @@ impl AppState {
             mailer: mail::Mailer::Disabled,
             base_url: None,
             limiter: Arc::new(throttle::IpLimiter::default_for_auth()),
+            contact_throttle: Arc::new(contact_throttle::Throttle::new(
+                pages::public::CONTACT_PER_ADDRESS,
+                pages::public::CONTACT_WINDOW,
+            )),
+            metrics: Arc::new(metrics::Metrics::default()),
         })
     }
 
@@ -225,13 +238,39 @@ pub fn build_router(state: AppState) -> Router {
         .route("/cases", get(routes::cases::list))
         .route("/cases/{id}", get(routes::cases::get))
         .route("/cases/{id}/verifications", post(routes::cases::verify))
-        .route("/cases/{id}/resolve", post(routes::cases::resolve));
+        .route("/cases/{id}/resolve", post(routes::cases::resolve))
+        .route(
+            "/alert-channels",
+            get(routes::alert_channels::list).post(routes::alert_channels::create),
+        )
+        .route(
+            "/alert-channels/{id}",
+            axum::routing::delete(routes::alert_channels::delete),
+        )
+        .route(
+            "/alert-channels/{id}/test",
+            post(routes::alert_channels::test),
+        )
+        .route("/feedback", post(routes::feedback::create))
+        .route(
+            "/invoices/{id}/payment",
+            post(routes::invoices::set_payment),
+        )
+        .route("/audit", get(routes::audit::list))
+        .route("/audit/verify", get(routes::audit::verify))
+        .route("/audit/export.csv", get(routes::audit::export))
+        .route("/openapi.json", get(openapi::serve));
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
+        .route("/metrics", get(metrics::serve))
         .nest("/api/v1", api)
         .merge(pages::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn(middleware::origin_check))
@@ -244,14 +283,27 @@ pub fn build_router(state: AppState) -> Router {
             middleware::security_headers,
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
-        // The span names the path only: query strings can carry invitation
-        // and reset tokens, which must never reach the logs.
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The span every request runs in: method, path, the request id (set by
+/// `SetRequestIdLayer`, outside this layer) and, once a session resolves
+/// them, `org_id` and `user_id` (recorded by the session extractors).
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        request_id = %request_id,
+        org_id = tracing::field::Empty,
+        user_id = tracing::field::Empty,
+    )
 }
 
 /// 404: JSON under `/api/`, an HTML page elsewhere.
@@ -366,6 +418,7 @@ impl Application {
                 }
             }
         });
+        // Connect info gives handlers the peer address (public-form throttling).
         let served = axum::serve(
             self.listener,
             self.router

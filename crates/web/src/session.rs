@@ -345,6 +345,9 @@ impl TenantSession {
                     .to_owned(),
             });
         }
+        let span = tracing::Span::current();
+        span.record("org_id", tracing::field::display(org));
+        span.record("user_id", tracing::field::display(current.user));
         Ok(Self {
             user: current.user,
             org,

@@ -34,12 +34,19 @@
 //!    `/login` without a session, 403 page for a refused role.
 
 pub mod account;
+pub mod alerts;
+pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod error;
+pub mod evidence;
 pub mod home;
+pub mod messages;
 pub mod nav;
+pub mod public;
 pub mod signup;
 pub mod step_up;
+pub mod suppliers;
 
 use crate::session::{AnySession, CurrentUser, TenantSession};
 use crate::{AppState, WebError};
@@ -61,9 +68,15 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(account::routes())
         .merge(auth::routes())
+        .merge(audit::routes())
+        .merge(messages::routes())
+        .merge(cases::routes())
+        .merge(alerts::routes())
+        .merge(public::routes())
         .merge(home::routes())
         .merge(signup::routes())
         .merge(step_up::routes())
+        .merge(suppliers::routes())
         .route("/assets/{file}", axum::routing::get(crate::assets::serve))
 }
 
@@ -247,6 +260,29 @@ pub fn safe_next(next: Option<&str>) -> &str {
             n
         }
         _ => "/",
+    }
+}
+
+/// `2026-03-01 09:30 UTC`: how pages show times.
+pub fn when(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    at.format(&format).unwrap_or_default()
+}
+
+/// A query string from `pairs`, skipping empty values (`?a=1&b=x`, or empty).
+pub fn query_string(pairs: &[(&str, Option<&str>)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            v.filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={}", urlencode(v)))
+        })
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
     }
 }
 

@@ -233,3 +233,4 @@ async fn step_up_page_checks_the_code_and_returns_same_site_only() {
             .contains(&"auth.step_up".to_owned())
     );
 }
+

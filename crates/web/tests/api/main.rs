@@ -7,18 +7,26 @@
 
 mod account;
 mod account_pages;
+mod alert_channels;
+mod audit;
 mod auth;
 mod cases;
 mod headers;
 mod health;
 mod invitations;
 mod messages;
+mod ops;
 mod pages;
 mod reset;
 mod sessions;
+mod supplier_import;
+mod supplier_pages;
+mod suppliers;
+mod support;
 mod tenancy;
 mod tokens;
 mod users;
+mod workpages;
 
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
@@ -89,6 +97,8 @@ impl TestApp {
         tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
+        // reqwest has no default crypto provider in this workspace.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -44,6 +44,7 @@ pub mod home;
 pub mod messages;
 pub mod nav;
 pub mod public;
+pub mod settings;
 pub mod signup;
 pub mod step_up;
 pub mod suppliers;
@@ -74,6 +75,7 @@ pub fn routes() -> Router<AppState> {
         .merge(alerts::routes())
         .merge(public::routes())
         .merge(home::routes())
+        .merge(settings::routes())
         .merge(signup::routes())
         .merge(step_up::routes())
         .merge(suppliers::routes())

@@ -49,6 +49,19 @@ pub async fn patch(
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<Json<serde_json::Value>, WebError> {
     s.require_role(Role::Admin)?;
+    let new = apply(&mut s.tx, s.mfa_at, body).await?;
+    s.tx.commit().await?;
+    Ok(Json(view(&new)))
+}
+
+/// Checks and applies a settings change in `tx` (the caller checked the
+/// role and commits): shared by the JSON route and the `/settings` page.
+/// Changing `require_mfa` needs a step-up (`mfa_at` recent).
+pub async fn apply(
+    tx: &mut sentra_store::TenantTx,
+    mfa_at: Option<i64>,
+    body: PatchBody,
+) -> Result<OrgSettings, WebError> {
     if body
         .raw_email_days
         .is_some_and(|d| !(1..=3650).contains(&d))
@@ -77,7 +90,7 @@ pub async fn patch(
             "alert_min_risk must be low, medium, high or critical",
         ));
     }
-    let old = settings::get(&mut s.tx).await?;
+    let old = settings::get(tx).await?;
     let new = OrgSettings {
         require_mfa: body.require_mfa.unwrap_or(old.require_mfa),
         raw_email_days: body.raw_email_days.unwrap_or(old.raw_email_days),
@@ -87,7 +100,7 @@ pub async fn patch(
             .unwrap_or_else(|| old.alert_min_risk.clone()),
     };
     if new.require_mfa != old.require_mfa {
-        s.require_step_up()?;
+        crate::session::require_step_up(mfa_at)?;
     }
     if new != old {
         let (o, n) = (view(&old), view(&new));
@@ -103,13 +116,12 @@ pub async fn patch(
                 )
             })
             .collect();
-        settings::update(&mut s.tx, &new).await?;
+        settings::update(tx, &new).await?;
         audit::append(
-            &mut s.tx,
+            tx,
             NewEvent::new("user", "settings.update").details(serde_json::Value::Object(changed)),
         )
         .await?;
     }
-    s.tx.commit().await?;
-    Ok(Json(view(&new)))
+    Ok(new)
 }

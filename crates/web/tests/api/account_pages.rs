@@ -234,3 +234,92 @@ async fn step_up_page_checks_the_code_and_returns_same_site_only() {
     );
 }
 
+#[tokio::test]
+async fn settings_page_for_admins_saves_by_form() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let res = app.get("/settings", None).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/login?next=%2Fsettings");
+
+    let clerk = app.seed("clerk.settings@example.test", false).await;
+    let clerk_cookie = app.sign_in(&clerk).await;
+    let res = app.get("/settings", Some(&clerk_cookie)).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let owner = app.seed_owner("owner.settings@example.test").await;
+    let cookie = app.sign_in(&owner).await;
+    let res = app.get("/settings", Some(&cookie)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.expect("body");
+    for id in [
+        "require_mfa",
+        "raw_email_days",
+        "messages_months",
+        "alert_min_risk",
+    ] {
+        assert!(html.contains(&format!("<label for=\"{id}\"")), "{id}");
+    }
+    let require = if html.contains("<option value=\"true\" selected") {
+        "true"
+    } else {
+        "false"
+    };
+    let fields = |days: &'static str| {
+        [
+            ("require_mfa", require),
+            ("raw_email_days", days),
+            ("messages_months", "24"),
+            ("alert_min_risk", "high"),
+        ]
+    };
+
+    // Out of range: refused, nothing written.
+    let res = app
+        .post_form("/settings", &fields("0"), Some(&cookie))
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    // A clerk's post changes nothing either.
+    let res = app
+        .post_form("/settings", &fields("91"), Some(&clerk_cookie))
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // Nor does one from another site.
+    let res = app
+        .client
+        .post(app.url("/settings"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "http://evil.example")
+        .header("cookie", &cookie)
+        .body(format!(
+            "require_mfa={require}&raw_email_days=92&messages_months=24&alert_min_risk=high"
+        ))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(
+        !app.audit_actions(owner.org)
+            .await
+            .contains(&"settings.update".to_owned())
+    );
+
+    let res = app
+        .post_form("/settings", &fields("90"), Some(&cookie))
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/settings?saved=1");
+    let html = app
+        .get("/settings?saved=1", Some(&cookie))
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(html.contains("value=\"90\"") && html.contains("Saved."));
+    assert!(
+        app.audit_actions(owner.org)
+            .await
+            .contains(&"settings.update".to_owned())
+    );
+}

@@ -11,6 +11,8 @@
 pub mod assessment;
 pub mod bank_account;
 pub mod case;
+pub mod graph_connection;
+pub mod m365_mailbox;
 pub mod mail_credential;
 pub mod mailbox;
 pub mod message;

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod cases;
+pub mod graph_webhook;
 pub mod health;
 pub mod messages;
 pub mod suppliers;

@@ -7,6 +7,7 @@
 
 mod auth;
 mod cases;
+mod graph_webhook;
 mod headers;
 mod health;
 mod messages;

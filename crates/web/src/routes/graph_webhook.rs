@@ -29,12 +29,19 @@ use sentra_store::crypto::ExposeSecret;
 use sentra_store::ids::MailboxId;
 use sentra_store::queue::{self, NewJob};
 use sentra_store::repo::m365_mailbox;
-use std::collections::HashMap;
+use serde::Deserialize;
 
 /// The longest `validationToken` echoed back.
 const MAX_VALIDATION_TOKEN: usize = 4096;
 /// The largest notification body accepted.
 pub const WEBHOOK_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The query of a webhook call: only the handshake's token matters.
+#[derive(Debug, Deserialize)]
+pub struct WebhookQuery {
+    #[serde(rename = "validationToken")]
+    validation_token: Option<String>,
+}
 
 /// The path parameters of both webhook URLs.
 type WebhookPath = Path<(String, String, String)>;
@@ -42,8 +49,8 @@ type WebhookPath = Path<(String, String, String)>;
 /// Answers the validation handshake: `200 text/plain` with the decoded
 /// token. Graph validates before any secret exists, so this needs none; the
 /// body is plain text with `nosniff`, so echoing it cannot script a page.
-fn validation_echo(query: &HashMap<String, String>) -> Option<Response> {
-    let token = query.get("validationToken")?;
+fn validation_echo(query: &WebhookQuery) -> Option<Response> {
+    let token = query.validation_token.as_ref()?;
     if token.len() > MAX_VALIDATION_TOKEN {
         return Some(
             WebError::bad_request("invalid_token", "validation token too long").into_response(),
@@ -60,7 +67,7 @@ fn validation_echo(query: &HashMap<String, String>) -> Option<Response> {
 }
 
 /// `GET` on a webhook URL: some validators use GET for the handshake.
-pub async fn validate_get(Query(query): Query<HashMap<String, String>>) -> Response {
+pub async fn validate_get(Query(query): Query<WebhookQuery>) -> Response {
     validation_echo(&query).unwrap_or_else(|| WebError::NotFound.into_response())
 }
 
@@ -138,7 +145,7 @@ fn forbidden() -> WebError {
 pub async fn notify(
     State(state): State<AppState>,
     Path((org, mailbox, token)): WebhookPath,
-    Query(query): Query<HashMap<String, String>>,
+    Query(query): Query<WebhookQuery>,
     body: Bytes,
 ) -> Result<Response, WebError> {
     if let Some(echo) = validation_echo(&query) {
@@ -167,7 +174,7 @@ pub async fn notify(
 pub async fn lifecycle(
     State(state): State<AppState>,
     Path((org, mailbox, token)): WebhookPath,
-    Query(query): Query<HashMap<String, String>>,
+    Query(query): Query<WebhookQuery>,
     body: Bytes,
 ) -> Result<Response, WebError> {
     if let Some(echo) = validation_echo(&query) {
@@ -185,10 +192,10 @@ pub async fn lifecycle(
         admitted += 1;
         match event.lifecycle_event {
             LifecycleEvent::ReauthorizationRequired => {
-                auth.enqueue(graph_jobs::REAUTHORIZE, false).await?
+                auth.enqueue(graph_jobs::REAUTHORIZE, false).await?;
             }
             LifecycleEvent::SubscriptionRemoved => {
-                auth.enqueue(graph_jobs::SUBSCRIBE, false).await?
+                auth.enqueue(graph_jobs::SUBSCRIBE, false).await?;
             }
             LifecycleEvent::Missed => auth.enqueue(graph_jobs::SYNC, true).await?,
             LifecycleEvent::Unknown => {}

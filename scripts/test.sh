@@ -9,15 +9,39 @@ log() { printf '\n==> %s\n' "$*"; }
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 
+# What the tests need, by the command that proves it is there. Chromium and
+# its driver run the browser tests; Node/npm runs their tooling. A nodesource
+# Node already carries npm (Debian's npm package would conflict with it).
 need_pkgs=()
 command -v cc >/dev/null 2>&1 || need_pkgs+=(build-essential)
+command -v pkg-config >/dev/null 2>&1 || need_pkgs+=(pkg-config)
 command -v psql >/dev/null 2>&1 || need_pkgs+=(postgresql-client)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_pkgs+=(postgresql)
-if [ ${#need_pkgs[@]} -gt 0 ]; then
-  log "installing ${need_pkgs[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}"
+command -v setpriv >/dev/null 2>&1 || need_pkgs+=(util-linux)
+command -v node >/dev/null 2>&1 || need_pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_pkgs+=(npm)
+browser_pkgs=()
+command -v chromium >/dev/null 2>&1 || browser_pkgs+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || browser_pkgs+=(chromium-driver)
+if [ ${#need_pkgs[@]} -gt 0 ] || [ ${#browser_pkgs[@]} -gt 0 ]; then
+  log "installing ${need_pkgs[*]} ${browser_pkgs[*]}"
+  $SUDO apt-get update -qq >/dev/null
+  if [ ${#need_pkgs[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  fi
+  # Debian packages Chromium; Ubuntu only ships a snap stub, which does not
+  # run in containers: there the browser tests skip and say so.
+  if [ ${#browser_pkgs[@]} -gt 0 ]; then
+    if apt-cache show chromium >/dev/null 2>&1; then
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${browser_pkgs[@]}" >/dev/null
+    else
+      log "SKIPPED: Chromium (no apt package on this distribution); browser tests will skip"
+    fi
+  fi
 fi
+# Where the browser tests find the browser and its driver.
+if command -v chromium >/dev/null 2>&1; then export CHROME_BIN="${CHROME_BIN:-$(command -v chromium)}"; fi
+if command -v chromedriver >/dev/null 2>&1; then export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"; fi
 
 # PostgreSQL for the store tests: start the machine's cluster when it is not
 # answering, and make sure the superuser can log in over TCP (trust on this
@@ -25,7 +49,12 @@ fi
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   log "starting PostgreSQL"
-  cluster_version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  cluster_version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+  if [ -z "$cluster_version" ]; then
+    # The package installed without creating a cluster (policy-rc.d, chroots).
+    cluster_version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+    $SUDO pg_createcluster "$cluster_version" main >/dev/null
+  fi
   $SUDO pg_ctlcluster --skip-systemctl-redirect "$cluster_version" main start
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi

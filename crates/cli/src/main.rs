@@ -6,6 +6,7 @@
 
 mod admin;
 mod audit_cmd;
+mod config;
 mod demo;
 mod dev;
 mod keys_cmd;
@@ -28,7 +29,7 @@ struct Cli {
 enum Command {
     /// Analyse email files offline and report what looks like payment fraud.
     Scan(scan::ScanArgs),
-    /// Show Sentra working on the sample mailbox shipped in `examples/`.
+    /// Run the whole product on realistic data: a private database, the web app, seeded mail.
     Demo(demo::DemoArgs),
     /// Verify the audit log's hash chains, or sign a checkpoint of their heads.
     Audit(audit_cmd::AuditArgs),
@@ -38,6 +39,8 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Run the web application.
     Serve(serve::ServeArgs),
+    /// Check the configuration (TOML file plus SENTRA_* environment).
+    Config(config::check::ConfigArgs),
     /// Operator commands (create an organisation and its owner).
     Admin(admin::AdminArgs),
     /// Developer tools (benchmark corpora).
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => migrate::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Admin(args) => admin::run(&args),
+        Command::Config(args) => config::check::run(&args),
         Command::Audit(args) => audit_cmd::run(&args),
         Command::Keys(args) => keys_cmd::run(&args),
         Command::Scan(args) => scan::run(&args, &pdf),

@@ -13,6 +13,7 @@ mod error;
 pub mod graph_jobs;
 pub mod graph_notify;
 mod ids;
+pub mod jobs;
 mod money;
 mod risk;
 mod role;

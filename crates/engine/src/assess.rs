@@ -5,6 +5,7 @@
 use crate::classify::{self, Hit};
 use crate::domains::registrable_domain;
 use crate::extract::{self, ExtractContext, Facts, Location};
+use crate::history::HistoryEntry;
 use crate::lookalike::LookalikeIndex;
 use crate::message::{self, Mailbox, ParseFailure, ParsedMessage};
 use crate::supplier::{Executive, SupplierDirectory, SupplierIdx};
@@ -316,7 +317,30 @@ pub fn analyse(
 /// Makes a message visible to the messages after it (first contact, threads,
 /// invoice numbers and amounts per supplier).
 pub fn remember(history: &mut History, p: &Prepared, a: &Assessment, ctx: &Context, seen_in: &str) {
-    let Ok(msg) = &p.message else { return };
+    if let Some(entry) = entry_for(p, a.category, a.supplier, ctx, seen_in) {
+        history.record_entry(&entry);
+    }
+}
+
+/// What this message will teach later ones, as an owned, storable
+/// [`HistoryEntry`]; `None` when it could not be parsed. Depends only on the
+/// message and the organisation, not on history, so the service can compute
+/// it before [`assess`] and use its keys to load just the history that
+/// matters (same sender domain, same thread, same supplier).
+pub fn history_entry(p: &Prepared, ctx: &Context, seen_in: &str) -> Option<HistoryEntry> {
+    let msg = p.message.as_ref().ok()?;
+    let supplier = signals::match_supplier(msg, &p.facts, ctx);
+    entry_for(p, p.classification.category, supplier, ctx, seen_in)
+}
+
+fn entry_for(
+    p: &Prepared,
+    category: Category,
+    supplier: Option<(SupplierIdx, MatchKind)>,
+    ctx: &Context,
+    seen_in: &str,
+) -> Option<HistoryEntry> {
+    let msg = p.message.as_ref().ok()?;
     let sender_domain = effective_sender(msg, ctx)
         .and_then(Mailbox::domain)
         .and_then(registrable_domain);
@@ -328,27 +352,27 @@ pub fn remember(history: &mut History, p: &Prepared, a: &Assessment, ctx: &Conte
         .filter_map(Mailbox::domain)
         .filter_map(registrable_domain)
         .collect();
-    let refers_to: Vec<&str> = msg
+    let refers_to: Vec<String> = msg
         .in_reply_to
         .iter()
         .chain(msg.references.iter())
-        .map(String::as_str)
+        .cloned()
         .collect();
-    history.record(&crate::history::Observation {
-        sender_domain: sender_domain.as_deref(),
+    Some(HistoryEntry {
+        sender_domain,
         participants,
-        message_id: msg.message_id.as_deref(),
+        message_id: msg.message_id.clone(),
         refers_to,
-        supplier_key: if signals::bills(a.category) {
-            signals::supplier_key(msg, ctx, a.supplier)
+        supplier_key: if signals::bills(category) {
+            signals::supplier_key(msg, ctx, supplier)
         } else {
             None
         },
-        invoice_numbers: &p.facts.invoice_numbers,
+        invoice_numbers: p.facts.invoice_numbers.clone(),
         total: p.facts.amounts.first().map(|m| m.money),
         due: p.facts.due_dates.first().copied(),
-        seen_in,
-    });
+        seen_in: seen_in.to_owned(),
+    })
 }
 
 fn join_reasons(r: &[String]) -> String {

@@ -4,6 +4,7 @@
 //! the service builds it from the database.
 
 use sentra_domain::Money;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use time::Date;
 
@@ -58,7 +59,62 @@ pub struct Observation<'a> {
     pub seen_in: &'a str,
 }
 
+/// An owned [`Observation`]: what one message teaches, in a form that can be
+/// stored with its assessment and recorded into a [`History`] later (the
+/// service rebuilds history from these; see [`crate::history_entry`]). Its
+/// keys (`sender_domain`, `message_id` and `refers_to`, `supplier_key`) are
+/// also what a new message's history has to be looked up by.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// Registrable domain of the sender.
+    pub sender_domain: Option<String>,
+    /// Registrable domains of sender and recipients.
+    pub participants: Vec<String>,
+    /// The message's own `Message-ID`.
+    pub message_id: Option<String>,
+    /// `In-Reply-To` and `References` ids.
+    pub refers_to: Vec<String>,
+    /// The supplier key (the supplier's name, or `domain:<d>` when unknown);
+    /// only for mail that bills.
+    pub supplier_key: Option<String>,
+    /// Invoice numbers in the message.
+    pub invoice_numbers: Vec<String>,
+    /// The total amount.
+    pub total: Option<Money>,
+    /// The due date.
+    pub due: Option<Date>,
+    /// Where the message came from, for later evidence.
+    pub seen_in: String,
+}
+
+impl HistoryEntry {
+    /// The message's own id and the ids it refers to: the thread keys.
+    pub fn thread_ids(&self) -> Vec<String> {
+        self.message_id
+            .iter()
+            .chain(self.refers_to.iter())
+            .cloned()
+            .collect()
+    }
+}
+
 impl History {
+    /// Records a stored [`HistoryEntry`], exactly as [`History::record`]
+    /// records the observation it was made from.
+    pub fn record_entry(&mut self, e: &HistoryEntry) {
+        self.record(&Observation {
+            sender_domain: e.sender_domain.as_deref(),
+            participants: e.participants.clone(),
+            message_id: e.message_id.as_deref(),
+            refers_to: e.refers_to.iter().map(String::as_str).collect(),
+            supplier_key: e.supplier_key.clone(),
+            invoice_numbers: &e.invoice_numbers,
+            total: e.total,
+            due: e.due,
+            seen_in: &e.seen_in,
+        });
+    }
+
     /// An empty history.
     pub fn new() -> Self {
         Self::default()

@@ -40,12 +40,13 @@ pub mod supplier;
 pub use report::{MessageReport, message_report};
 
 pub use assess::{
-    Assessment, Context, MatchKind, Prepared, Signal, analyse, assess, prepare, remember,
+    Assessment, Context, MatchKind, Prepared, Signal, analyse, assess, history_entry, prepare,
+    remember,
 };
 pub use attachment::{NoPdfExtractor, TextExtractor};
 pub use batch::assess_in_order;
 pub use error::EngineError;
-pub use history::History;
+pub use history::{History, HistoryEntry};
 pub use supplier::{Executive, Supplier, SupplierDirectory};
 
 /// The engine's version, recorded with every assessment so that a message is

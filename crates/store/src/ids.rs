@@ -58,3 +58,11 @@ id_type!(
     /// The stored (encrypted) credential of one mailbox.
     MailCredentialId
 );
+id_type!(
+    /// An alert channel (email, Slack or Teams) of an organisation.
+    AlertChannelId
+);
+id_type!(
+    /// One alert: one case told to one channel.
+    AlertId
+);

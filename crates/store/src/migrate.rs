@@ -82,3 +82,65 @@ pub async fn set_app_password(owner_url: &str, password: &str) -> Result<(), Sto
     owner.close().await;
     result
 }
+
+/// Creates the schema owner role (`createrole`, no superuser, no
+/// `bypassrls`) with `owner_password` — or sets the password when the role
+/// exists — and the database `database` owned by it when missing,
+/// connecting to `superuser_url` as a superuser. For a private server that
+/// Sentra set up itself (`sentra demo`); in production the operator creates
+/// both (docs/OPERATIONS.md). Role and database names must be plain
+/// identifiers.
+pub async fn create_owner_and_database(
+    superuser_url: &str,
+    owner_role: &str,
+    owner_password: &str,
+    database: &str,
+) -> Result<(), StoreError> {
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    if !plain(owner_role) || !plain(database) {
+        return Err(StoreError::Config {
+            reason: "role and database names must be lower-case identifiers".to_owned(),
+        });
+    }
+    let su = OwnerPool::connect(superuser_url, 1).await?;
+    let result = async {
+        let exists: bool =
+            sqlx::query_scalar("select exists (select 1 from pg_roles where rolname = $1)")
+                .bind(owner_role)
+                .fetch_one(su.pool())
+                .await?;
+        // Role statements take no bind parameters: format() quotes server-side.
+        let statement: String = sqlx::query_scalar(if exists {
+            "select format('alter role %I password %L', $1::text, $2::text)"
+        } else {
+            "select format('create role %I createrole nosuperuser nobypassrls login password %L', $1::text, $2::text)"
+        })
+        .bind(owner_role)
+        .bind(owner_password)
+        .fetch_one(su.pool())
+        .await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(su.pool())
+            .await?;
+        let db_exists: bool =
+            sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+                .bind(database)
+                .fetch_one(su.pool())
+                .await?;
+        if !db_exists {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "create database {database} owner {owner_role}"
+            )))
+            .execute(su.pool())
+            .await?;
+        }
+        Ok(())
+    }
+    .await;
+    su.close().await;
+    result
+}

@@ -29,6 +29,7 @@
 
 use crate::{AppPool, StoreError, TenantTx};
 use sentra_domain::OrgId;
+use sentra_domain::jobs::JobPayload;
 use sqlx::types::Json;
 use std::fmt;
 use std::time::Duration;
@@ -110,6 +111,18 @@ impl NewJob {
     pub fn max_attempts(mut self, n: i32) -> Self {
         self.max_attempts = n;
         self
+    }
+}
+
+impl NewJob {
+    /// The job for a typed payload: its kind, JSON, dedupe key and attempts.
+    pub fn from_payload<P: JobPayload>(payload: &P) -> Result<Self, StoreError> {
+        let json = serde_json::to_value(payload).map_err(|_| StoreError::Decode {
+            what: "job.payload",
+        })?;
+        let mut job = Self::new(P::KIND, json).max_attempts(P::MAX_ATTEMPTS);
+        job.dedupe_key = payload.dedupe_key();
+        Ok(job)
     }
 }
 
@@ -229,6 +242,79 @@ pub async fn enqueue(tx: &mut TenantTx, job: &NewJob) -> Result<Enqueued, StoreE
     })
 }
 
+/// Enqueues a typed payload ([`NewJob::from_payload`]), optionally not
+/// before `run_at`.
+pub async fn enqueue_payload<P: JobPayload>(
+    tx: &mut TenantTx,
+    payload: &P,
+    run_at: Option<OffsetDateTime>,
+) -> Result<Enqueued, StoreError> {
+    let mut job = NewJob::from_payload(payload)?;
+    job.run_at = run_at;
+    enqueue(tx, &job).await
+}
+
+/// Marks the organisation's *queued* job with `dedupe_key` done, in the
+/// caller's transaction: the work it stood for was just done inline (the API
+/// analysed a message itself), so the safety-net job need not run. A job
+/// already running is left alone (skip locked): it will find the work done.
+/// Returns whether a job was finished.
+pub async fn finish_queued(tx: &mut TenantTx, dedupe_key: &str) -> Result<bool, StoreError> {
+    let org = tx.org().as_uuid();
+    let done = sqlx::query(
+        "update job set status = 'done', last_error = null
+         where id in (select id from job
+                      where org_id = $1 and dedupe_key = $2 and status = 'queued'
+                      for update skip locked)",
+    )
+    .bind(org)
+    .bind(dedupe_key)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Extends the lease of a running claim to `lease` from now, for a job that
+/// is still working (the runner calls it periodically). Returns `false` when
+/// the claim is no longer current (claimed again, cancelled, finished):
+/// the caller should stop and roll back. Never waits: a job whose row is
+/// locked by its own running transaction keeps its lease by that lock
+/// (claims skip locked rows), so the extension is simply skipped then.
+pub async fn extend_lease(
+    pool: &AppPool,
+    job: &ClaimedJob,
+    lease: Duration,
+) -> Result<bool, StoreError> {
+    let mut tx = TenantTx::begin(pool, job.org, None).await?;
+    let row: Option<(String, i32)> =
+        sqlx::query_as("select status, attempts from job where id = $1 for update skip locked")
+            .bind(job.id.as_uuid())
+            .fetch_optional(tx.conn())
+            .await?;
+    let current = match row {
+        // Locked: by the job's own transaction, which holds the claim.
+        None => {
+            let exists: Option<(String, i32)> =
+                sqlx::query_as("select status, attempts from job where id = $1")
+                    .bind(job.id.as_uuid())
+                    .fetch_optional(tx.conn())
+                    .await?;
+            tx.commit().await?;
+            return Ok(exists.is_some_and(|(s, a)| s == "running" && a == job.attempts));
+        }
+        Some((status, attempts)) => status == "running" && attempts == job.attempts,
+    };
+    if current {
+        sqlx::query("update job set locked_until = now() + $2 where id = $1")
+            .bind(job.id.as_uuid())
+            .bind(lease)
+            .execute(tx.conn())
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(current)
+}
+
 /// Leases up to `n` due jobs (of any organisation) to `worker` for `lease`.
 pub async fn claim(
     pool: &AppPool,
@@ -289,6 +375,17 @@ pub async fn fail(
     job: &ClaimedJob,
     error: &str,
 ) -> Result<FailOutcome, StoreError> {
+    fail_after(pool, job, error, backoff(job.attempts)).await
+}
+
+/// [`fail`] with the caller's wait before the retry (the runner adds
+/// jitter to [`backoff`], or honours a `Retry-After`).
+pub async fn fail_after(
+    pool: &AppPool,
+    job: &ClaimedJob,
+    error: &str,
+    delay: Duration,
+) -> Result<FailOutcome, StoreError> {
     let mut tx = TenantTx::begin(pool, job.org, None).await?;
     let row: Option<(String, OffsetDateTime)> = sqlx::query_as(
         "update job set
@@ -301,7 +398,7 @@ pub async fn fail(
     )
     .bind(job.id.as_uuid())
     .bind(job.attempts)
-    .bind(backoff(job.attempts))
+    .bind(delay.min(MAX_BACKOFF))
     .bind(truncate_chars(error, MAX_ERROR_CHARS))
     .fetch_optional(tx.conn())
     .await?;
@@ -311,6 +408,26 @@ pub async fn fail(
         Some((status, _)) if status == "parked" => FailOutcome::Parked,
         Some((_, run_at)) => FailOutcome::Retry { run_at },
     })
+}
+
+/// The organisation's jobs of `kind` in `status`, oldest change first (for
+/// operators and tests).
+pub async fn list_kind(
+    tx: &mut TenantTx,
+    kind: &str,
+    status: &str,
+) -> Result<Vec<JobRecord>, StoreError> {
+    let org = tx.org().as_uuid();
+    Ok(sqlx::query_as(
+        "select id, kind, payload, status, attempts, max_attempts, run_at, locked_until,
+                locked_by, last_error, dedupe_key
+         from job where org_id = $1 and kind = $2 and status = $3 order by updated_at, id",
+    )
+    .bind(org)
+    .bind(kind)
+    .bind(status)
+    .fetch_all(tx.conn())
+    .await?)
 }
 
 /// The organisation's parked jobs, oldest change first.

@@ -8,11 +8,15 @@
 //! capped at [`JSON_BODY_LIMIT`], and every error answers in the one
 //! [`WebError`] JSON shape.
 
+pub mod assets;
+pub mod auth;
 pub mod error;
 pub mod middleware;
+pub mod pages;
 pub mod password;
 pub mod routes;
 pub mod session;
+pub mod suppliers;
 pub mod totp;
 
 pub use error::{ApiJson, WebError};
@@ -83,8 +87,40 @@ pub fn build_router(state: AppState) -> Router {
         .route("/auth/login", post(routes::auth::login))
         .route("/auth/mfa", post(routes::auth::mfa))
         .route("/auth/logout", post(routes::auth::logout))
-        .route("/suppliers", get(routes::suppliers::list))
-        .route("/suppliers/{id}", get(routes::suppliers::get))
+        .route(
+            "/suppliers",
+            get(routes::suppliers::list).post(routes::suppliers::create),
+        )
+        .route(
+            "/suppliers/import",
+            post(routes::supplier_import::import).layer(DefaultBodyLimit::max(
+                routes::supplier_import::IMPORT_BODY_LIMIT,
+            )),
+        )
+        .route(
+            "/suppliers/{id}",
+            get(routes::suppliers::get)
+                .patch(routes::suppliers::patch)
+                .delete(routes::suppliers::delete),
+        )
+        .route(
+            "/suppliers/{id}/bank-accounts",
+            post(routes::supplier_changes::propose_account),
+        )
+        .route(
+            "/suppliers/{id}/phone",
+            post(routes::supplier_changes::propose_phone),
+        )
+        .route("/supplier-changes", get(routes::supplier_changes::list))
+        .route("/supplier-changes/{id}", get(routes::supplier_changes::get))
+        .route(
+            "/supplier-changes/{id}/approve",
+            post(routes::supplier_changes::approve),
+        )
+        .route(
+            "/supplier-changes/{id}/reject",
+            post(routes::supplier_changes::reject),
+        )
         .route(
             "/messages",
             get(routes::messages::list)
@@ -115,6 +151,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .nest("/api/v1", api)
+        .merge(pages::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn(middleware::origin_check))
@@ -133,8 +170,14 @@ pub fn build_router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
-async fn not_found() -> WebError {
-    WebError::NotFound
+/// 404: JSON under `/api/`, an HTML page elsewhere.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if uri.path().starts_with("/api/") {
+        WebError::NotFound.into_response()
+    } else {
+        pages::error::not_found_page()
+    }
 }
 
 /// How to run the application.

@@ -95,6 +95,15 @@ pub fn session_data(mfa_verified: bool) -> serde_json::Value {
     serde_json::json!({ "mfa_verified": mfa_verified })
 }
 
+/// The session data after a successful TOTP (or recovery-code) check at
+/// unix second `at`: `mfa_at` is what step-up checks read.
+pub fn session_data_mfa(at: i64) -> serde_json::Value {
+    serde_json::json!({ "mfa_verified": true, "mfa_at": at })
+}
+
+/// How recent a second-factor check must be for a sensitive action.
+pub const STEP_UP_SECS: i64 = 5 * 60;
+
 /// A request's live session, MFA or not (for the MFA step and logout).
 #[derive(Debug, Clone)]
 pub struct AnySession {
@@ -104,6 +113,8 @@ pub struct AnySession {
     pub user: UserId,
     /// Whether MFA has been passed in this session.
     pub mfa_verified: bool,
+    /// Unix seconds of the last second-factor check in this session.
+    pub mfa_at: Option<i64>,
 }
 
 impl FromRequestParts<AppState> for AnySession {
@@ -120,10 +131,12 @@ impl FromRequestParts<AppState> for AnySession {
             .get("mfa_verified")
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(false);
+        let mfa_at = found.data.get("mfa_at").and_then(serde_json::Value::as_i64);
         Ok(Self {
             token,
             user: found.user_id,
             mfa_verified,
+            mfa_at,
         })
     }
 }
@@ -134,6 +147,30 @@ impl FromRequestParts<AppState> for AnySession {
 pub struct CurrentUser {
     /// The user.
     pub user: UserId,
+    /// Unix seconds of the last second-factor check in this session.
+    pub mfa_at: Option<i64>,
+}
+
+impl CurrentUser {
+    /// Refuses with 403 `step_up_required` unless the second factor was
+    /// checked within [`STEP_UP_SECS`] (sensitive actions: exports, role
+    /// changes, bank-detail approval, mailbox disconnect).
+    pub fn require_step_up(&self) -> Result<(), WebError> {
+        require_step_up(self.mfa_at)
+    }
+}
+
+/// The step-up rule on a session's `mfa_at`.
+pub fn require_step_up(mfa_at: Option<i64>) -> Result<(), WebError> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    match mfa_at {
+        Some(at) if now - at <= STEP_UP_SECS && at <= now + 60 => Ok(()),
+        _ => Err(WebError::Client {
+            status: axum::http::StatusCode::FORBIDDEN,
+            code: "step_up_required",
+            message: "confirm your authenticator code again to do this".to_owned(),
+        }),
+    }
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -148,7 +185,10 @@ impl FromRequestParts<AppState> for CurrentUser {
                 return Err(WebError::Unauthorized);
             }
         }
-        Ok(Self { user: any.user })
+        Ok(Self {
+            user: any.user,
+            mfa_at: any.mfa_at,
+        })
     }
 }
 
@@ -162,6 +202,8 @@ pub struct TenantSession {
     pub org: OrgId,
     /// Their role there.
     pub role: Role,
+    /// Unix seconds of the last second-factor check (for step-up).
+    pub mfa_at: Option<i64>,
     /// The transaction bound to `org`; commit it to keep writes.
     pub tx: TenantTx,
 }
@@ -195,6 +237,7 @@ impl TenantSession {
             user: current.user,
             org,
             role,
+            mfa_at: current.mfa_at,
             tx,
         })
     }

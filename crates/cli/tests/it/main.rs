@@ -1,7 +1,12 @@
 //! Integration tests of the `sentra` binary, in one test executable.
 
+// `sentra config check` as a process: rejects with a precise message, accepts the example.
+mod config_cli;
 // The fixture corpus through `sentra scan`: expectations and golden reports.
 mod corpus;
+// `sentra demo` end to end: private PostgreSQL, seeding, web app, live
+// message, Ctrl-C, reuse, --reset, side by side, ordinary user.
+mod demo;
 // The sandboxed PDF extractor and its worker processes.
 mod pdf;
 // `sentra scan`'s contract: options, JSON shape, exit codes.

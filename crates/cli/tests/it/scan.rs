@@ -283,7 +283,7 @@ fn scan_with_vocalink_tables_marks_account_validity() {
 #[test]
 fn demo_scans_the_shipped_sample_mailbox() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = sentra(&["demo"], &root);
+    let out = sentra(&["demo", "--scan-only"], &root);
     assert_eq!(
         out.status.code(),
         Some(0),

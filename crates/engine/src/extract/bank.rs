@@ -156,6 +156,12 @@ pub(super) fn extract(
     } else {
         Vec::new()
     };
+    // Strict readings win; a loose one only adds an IBAN they missed.
+    for loose in iban::find_labelled_loose(text) {
+        if !ibans.iter().any(|(s, e, _)| *s < loose.1 && loose.0 < *e) {
+            ibans.push(loose);
+        }
+    }
     iban::attach_bics(text, &mut ibans, labelled.bics);
     found.extend(ibans.into_iter().map(|(pos, _, a)| (pos, a)));
     found.sort_by_key(|(pos, _)| *pos);

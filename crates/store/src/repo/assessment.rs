@@ -74,6 +74,133 @@ pub async fn insert(tx: &mut TenantTx, a: &NewAssessment) -> Result<AssessmentId
     )?))
 }
 
+/// What [`record`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// The verdict for this message and engine version.
+    pub id: AssessmentId,
+    /// Whether this call stored it (false: one was already stored, and this
+    /// call changed nothing).
+    pub created: bool,
+}
+
+/// [`insert`], also storing what the message teaches later ones (`history`,
+/// the engine's `HistoryEntry` as a JSON object), and saying whether the
+/// verdict is new: the caller's follow-up effects (case, alerts, audit) run
+/// only for a new one, so analysing twice never doubles them.
+pub async fn record(
+    tx: &mut TenantTx,
+    a: &NewAssessment,
+    history: Option<&serde_json::Value>,
+) -> Result<Recorded, StoreError> {
+    let new: Option<uuid::Uuid> = sqlx::query_scalar(
+        "insert into assessment (org_id, message_id, engine_version, category, risk_level,
+                                 risk_score, signals, extracted, history)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         on conflict (org_id, message_id, engine_version) do nothing
+         returning id",
+    )
+    .bind(tx.org().as_uuid())
+    .bind(a.message_id.as_uuid())
+    .bind(&a.engine_version)
+    .bind(a.category.as_str())
+    .bind(a.risk_level.as_str())
+    .bind(i16::from(a.risk_score))
+    .bind(&a.signals)
+    .bind(&a.extracted)
+    .bind(history)
+    .fetch_optional(tx.conn())
+    .await
+    .map_err(|e| super::reference(e.into(), "message"))?;
+    if let Some(id) = new {
+        return Ok(Recorded {
+            id: AssessmentId::from_uuid(id),
+            created: true,
+        });
+    }
+    let existing = for_version(tx, a.message_id, &a.engine_version).await?;
+    Ok(Recorded {
+        id: super::found(existing, "assessment")?.id,
+        created: false,
+    })
+}
+
+/// The verdict for a message at one engine version, if stored.
+pub async fn for_version(
+    tx: &mut TenantTx,
+    message: MessageId,
+    engine_version: &str,
+) -> Result<Option<Assessment>, StoreError> {
+    let row: Option<Row> = sqlx::query_as(
+        "select id, message_id, engine_version, category, risk_level, risk_score, signals,
+                extracted, created_at
+         from assessment where message_id = $1 and engine_version = $2",
+    )
+    .bind(message.as_uuid())
+    .bind(engine_version)
+    .fetch_optional(tx.conn())
+    .await?;
+    row.map(from_row).transpose()
+}
+
+/// Which stored history entries a new message needs: those sharing its
+/// sender domain, one of its thread ids, or its supplier key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryKeys {
+    /// The registrable domain of the sender.
+    pub sender_domain: Option<String>,
+    /// Its own `Message-ID` and the ids it refers to.
+    pub thread_ids: Vec<String>,
+    /// The engine's supplier key.
+    pub supplier_key: Option<String>,
+}
+
+/// The most history entries [`history_entries`] returns.
+pub const HISTORY_LIMIT: i64 = 2000;
+
+/// The stored history entries (JSON objects, oldest first) of messages
+/// received strictly before `before` that share a key with `keys`, one per
+/// message (its newest verdict's), at most [`HISTORY_LIMIT`] (the newest).
+/// Only messages received earlier count, so a message's verdict does not
+/// depend on the order messages happened to be analysed in.
+pub async fn history_entries(
+    tx: &mut TenantTx,
+    keys: &HistoryKeys,
+    before: OffsetDateTime,
+) -> Result<Vec<serde_json::Value>, StoreError> {
+    if keys.sender_domain.is_none() && keys.thread_ids.is_empty() && keys.supplier_key.is_none() {
+        return Ok(Vec::new());
+    }
+    let org = tx.org().as_uuid();
+    let rows: Vec<(serde_json::Value,)> = sqlx::query_as(
+        "select history from (
+           select distinct on (a.message_id) a.history, m.received_at, m.id
+           from assessment a join message m on m.id = a.message_id
+           where a.org_id = $1 and m.org_id = $1 and a.history is not null
+             and m.received_at < $5
+             and ((a.history ->> 'sender_domain') = $2
+                  or (a.history ->> 'supplier_key') = $3
+                  or (cardinality($4::text[]) > 0
+                      and ((a.history ->> 'message_id') = any($4)
+                           or (a.history -> 'refers_to') ?| $4)))
+           order by a.message_id, a.created_at desc
+         ) h
+         order by received_at desc, id desc
+         limit $6",
+    )
+    .bind(org)
+    .bind(keys.sender_domain.as_deref())
+    .bind(keys.supplier_key.as_deref())
+    .bind(&keys.thread_ids)
+    .bind(before)
+    .bind(HISTORY_LIMIT)
+    .fetch_all(tx.conn())
+    .await?;
+    let mut out: Vec<serde_json::Value> = rows.into_iter().map(|(h,)| h).collect();
+    out.reverse();
+    Ok(out)
+}
+
 type Row = (
     uuid::Uuid,
     uuid::Uuid,

@@ -159,6 +159,76 @@ pub async fn insert(
     )?)))
 }
 
+/// [`insert`], and also once per organisation for the same `Message-ID` and
+/// content digest (`content_sha256`, the caller's SHA-256 of what the sender
+/// wrote: the copy of one email delivered to two monitored mailboxes is one
+/// message). Either duplicate is [`Inserted::Existing`] with the stored
+/// message's id. Concurrent inserts of the same message are safe: the unique
+/// indexes decide, and the loser reads the winner's row.
+pub async fn insert_deduplicated(
+    tx: &mut TenantTx,
+    keys: &Keyring,
+    m: &NewMessage,
+    content_sha256: &[u8; 32],
+) -> Result<Inserted, StoreError> {
+    let org = tx.org();
+    let id = Uuid::new_v4();
+    let raw = match &m.raw_mime {
+        Some(raw) => Some(
+            crypto::encrypt(keys, &keys::MESSAGE_RAW_MIME.context(org, id), raw).map_err(
+                |source| StoreError::Crypto {
+                    what: keys::MESSAGE_RAW_MIME.qualified,
+                    source,
+                },
+            )?,
+        ),
+        None => None,
+    };
+    // No conflict target: either unique key (mailbox + provider id, or
+    // Message-ID + content) makes this a duplicate.
+    let new: Option<uuid::Uuid> = sqlx::query_scalar(
+        "insert into message (org_id, id, mailbox_id, provider_message_id, internet_message_id,
+                              received_at, from_address, from_domain, subject, raw_mime,
+                              content_sha256)
+         values ($1, $2, $3, $4, $5, $6, $7, lower($8), $9, $10, $11)
+         on conflict do nothing
+         returning id",
+    )
+    .bind(org.as_uuid())
+    .bind(id)
+    .bind(m.mailbox_id.as_uuid())
+    .bind(&m.provider_message_id)
+    .bind(m.internet_message_id.as_deref())
+    .bind(m.received_at)
+    .bind(m.from_address.as_deref())
+    .bind(m.from_domain.as_deref())
+    .bind(m.subject.as_deref())
+    .bind(raw.as_deref())
+    .bind(content_sha256.as_slice())
+    .fetch_optional(tx.conn())
+    .await
+    .map_err(|e| super::reference(e.into(), "mailbox"))?;
+    if let Some(id) = new {
+        return Ok(Inserted::New(MessageId::from_uuid(id)));
+    }
+    let existing: Option<uuid::Uuid> = sqlx::query_scalar(
+        "select id from message
+         where (mailbox_id = $1 and provider_message_id = $2)
+            or ($3::text is not null and internet_message_id = $3 and content_sha256 = $4)
+         order by (mailbox_id = $1 and provider_message_id = $2) desc
+         limit 1",
+    )
+    .bind(m.mailbox_id.as_uuid())
+    .bind(&m.provider_message_id)
+    .bind(m.internet_message_id.as_deref())
+    .bind(content_sha256.as_slice())
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(Inserted::Existing(MessageId::from_uuid(super::found(
+        existing, "message",
+    )?)))
+}
+
 /// Loads one message's metadata.
 pub async fn get(tx: &mut TenantTx, id: MessageId) -> Result<MessageSummary, StoreError> {
     let row: Option<Row> = sqlx::query_as(

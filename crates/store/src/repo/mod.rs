@@ -8,6 +8,7 @@
 //! that does not exist. Inserts write `org_id` from the transaction, and the
 //! `with check` policies refuse anything else.
 
+pub mod alert;
 pub mod assessment;
 pub mod bank_account;
 pub mod case;
@@ -19,6 +20,7 @@ pub mod message;
 pub mod organisation;
 pub mod session;
 pub mod supplier;
+pub mod supplier_change;
 pub mod user;
 pub mod verification;
 

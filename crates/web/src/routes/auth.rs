@@ -1,36 +1,17 @@
-//! `/api/v1/auth/{login,mfa,logout}`.
-//!
-//! Every sign-in failure answers the same 401, whether the address is
-//! unknown, the password wrong or the account locked, and an unknown address
-//! still costs one argon2 verification (against a dummy hash), so neither the
-//! answer nor its timing tells which addresses have accounts. Ten consecutive
-//! failures of a factor lock the account for five minutes (security bar G3.5:
-//! at most 10 guesses per 5 minutes); 100 consecutive TOTP failures stop MFA
-//! until an administrator resets the account.
-//!
-//! Each outcome is audited in the user's organisation; a failure for an
-//! unknown address has no organisation and is only logged.
+//! `/api/v1/auth/{login,mfa,logout}`: thin JSON wrappers over [`crate::auth`]
+//! (which documents the lockout and audit rules).
 
+use crate::auth::{pass_mfa, sign_in, sign_out, with_cookie};
 use crate::error::ApiJson;
-use crate::session::{AnySession, SessionToken, clear_cookie, session_data, token_from};
-use crate::{AppState, WebError, password, totp};
+use crate::session::{AnySession, clear_cookie};
+use crate::{AppState, WebError};
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use sentra_domain::UserId;
-use sentra_store::audit::{self, NewEvent};
-use sentra_store::repo::{session, user};
-use sentra_store::{TenantTx, crypto, keys, memberships};
 use serde::Deserialize;
 
-/// Consecutive failures that lock an account.
-pub const LOCK_THRESHOLD: i32 = 10;
-/// How long a lock lasts.
-pub const LOCK_SECS: i64 = 5 * 60;
-/// Consecutive TOTP failures after which MFA is refused outright.
-pub const TOTP_HARD_CAP: i32 = 100;
+pub use crate::auth::{LOCK_SECS, LOCK_THRESHOLD, TOTP_HARD_CAP};
 
 /// The login body.
 #[derive(Deserialize)]
@@ -48,102 +29,18 @@ pub struct MfaBody {
     pub code: String,
 }
 
-/// Writes one audit event in `user`'s (oldest) organisation, in its own
-/// transaction; no organisation, no event.
-async fn audit_for(
-    state: &AppState,
-    user: UserId,
-    action: &str,
-    details: serde_json::Value,
-) -> Result<(), WebError> {
-    let Some((org, _)) = memberships(&state.pool, user).await?.into_iter().next() else {
-        return Ok(());
-    };
-    let mut tx = TenantTx::begin(&state.pool, org, Some(user)).await?;
-    audit::append(
-        &mut tx,
-        NewEvent::new("user", action)
-            .target("user", user.to_string())
-            .details(details),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-fn with_cookie(mut res: Response, cookie: axum::http::HeaderValue) -> Response {
-    res.headers_mut().append(SET_COOKIE, cookie);
-    res
-}
-
 /// `POST /api/v1/auth/login`.
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, WebError> {
-    if body.email.len() > 320 || body.password.len() > 1024 {
-        return Err(WebError::Unauthorized);
-    }
-    let Some(found) = user::find_for_login(&state.pool, &body.email).await? else {
-        let _ = password::verify_blocking(body.password, state.dummy_hash.to_string()).await?;
-        tracing::info!("login failed: unknown address");
-        return Err(WebError::Unauthorized);
-    };
-    let id = found.user.id;
-    if found.locked {
-        let _ = password::verify_blocking(body.password, state.dummy_hash.to_string()).await?;
-        audit_for(
-            &state,
-            id,
-            "auth.login.failure",
-            serde_json::json!({ "reason": "locked" }),
-        )
-        .await?;
-        return Err(WebError::Unauthorized);
-    }
-    if !password::verify_blocking(body.password, found.user.password_hash).await? {
-        let count = user::record_failure(
-            &state.pool,
-            id,
-            user::Factor::Password,
-            LOCK_THRESHOLD,
-            LOCK_SECS,
-        )
-        .await?;
-        audit_for(
-            &state,
-            id,
-            "auth.login.failure",
-            serde_json::json!({ "reason": "password", "consecutive_failures": count }),
-        )
-        .await?;
-        return Err(WebError::Unauthorized);
-    }
-    user::reset_password_failures(&state.pool, id).await?;
-    // A session the client already holds is ended, never upgraded.
-    if let Some(old) = token_from(&headers, state.secure_cookies) {
-        session::delete(&state.pool, &old.storage_hash()).await?;
-    }
-    let mfa_required = found.user.mfa_enrolled;
-    let token = SessionToken::generate()?;
-    session::create(
-        &state.pool,
-        &token.storage_hash(),
-        id,
-        &session_data(!mfa_required),
-        crate::session::IDLE_SECS,
-    )
-    .await?;
-    audit_for(
-        &state,
-        id,
-        "auth.login.success",
-        serde_json::json!({ "mfa_required": mfa_required }),
-    )
-    .await?;
-    let res = Json(serde_json::json!({ "mfa_required": mfa_required })).into_response();
-    Ok(with_cookie(res, token.set_cookie(state.secure_cookies)))
+    let done = sign_in(&state, &headers, &body.email, body.password).await?;
+    let res = Json(serde_json::json!({ "mfa_required": done.mfa_required })).into_response();
+    Ok(with_cookie(
+        res,
+        done.token.set_cookie(state.secure_cookies),
+    ))
 }
 
 /// `POST /api/v1/auth/mfa`.
@@ -152,63 +49,7 @@ pub async fn mfa(
     session_: AnySession,
     ApiJson(body): ApiJson<MfaBody>,
 ) -> Result<Response, WebError> {
-    let id = session_.user;
-    let (secret_enc, failures, locked) = user::totp_state(&state.pool, id).await?;
-    let Some(secret_enc) = secret_enc else {
-        return Err(WebError::Client {
-            status: StatusCode::CONFLICT,
-            code: "mfa_not_enrolled",
-            message: "this account has no authenticator enrolled".to_owned(),
-        });
-    };
-    if locked || failures >= TOTP_HARD_CAP {
-        audit_for(
-            &state,
-            id,
-            "auth.mfa.failure",
-            serde_json::json!({ "reason": "locked" }),
-        )
-        .await?;
-        return Err(WebError::Unauthorized);
-    }
-    let ctx = keys::USER_TOTP.context(keys::GLOBAL_ORG, id.as_uuid());
-    let secret = crypto::decrypt(&state.keys, &ctx, &secret_enc)
-        .map_err(|e| WebError::internal(format!("TOTP secret: {e}")))?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
-    let accepted = match totp::matching_step(&secret, &body.code, totp::step_at(now)) {
-        Some(step) => user::accept_totp_step(&state.pool, id, step as i64).await?,
-        None => false,
-    };
-    if !accepted {
-        let count = user::record_failure(
-            &state.pool,
-            id,
-            user::Factor::Totp,
-            LOCK_THRESHOLD,
-            LOCK_SECS,
-        )
-        .await?;
-        audit_for(
-            &state,
-            id,
-            "auth.mfa.failure",
-            serde_json::json!({ "reason": "code", "consecutive_failures": count }),
-        )
-        .await?;
-        return Err(WebError::Unauthorized);
-    }
-    let token = SessionToken::generate()?;
-    if !session::rotate(
-        &state.pool,
-        &session_.token.storage_hash(),
-        &token.storage_hash(),
-        &session_data(true),
-    )
-    .await?
-    {
-        return Err(WebError::Unauthorized);
-    }
-    audit_for(&state, id, "auth.mfa.success", serde_json::json!({})).await?;
+    let token = pass_mfa(&state, &session_, &body.code).await?;
     let res = Json(serde_json::json!({ "mfa_verified": true })).into_response();
     Ok(with_cookie(res, token.set_cookie(state.secure_cookies)))
 }
@@ -218,8 +59,7 @@ pub async fn logout(
     State(state): State<AppState>,
     session_: AnySession,
 ) -> Result<Response, WebError> {
-    session::delete(&state.pool, &session_.token.storage_hash()).await?;
-    audit_for(&state, session_.user, "auth.logout", serde_json::json!({})).await?;
+    sign_out(&state, &session_).await?;
     Ok(with_cookie(
         StatusCode::NO_CONTENT.into_response(),
         clear_cookie(state.secure_cookies),

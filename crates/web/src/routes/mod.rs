@@ -5,6 +5,8 @@ pub mod cases;
 pub mod graph_webhook;
 pub mod health;
 pub mod messages;
+pub mod supplier_changes;
+pub mod supplier_import;
 pub mod suppliers;
 
 use crate::WebError;

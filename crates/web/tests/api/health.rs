@@ -25,11 +25,11 @@ async fn readyz_answers_503_when_the_database_is_gone() {
 }
 
 #[tokio::test]
-async fn unknown_paths_are_json_404s() {
+async fn unknown_api_paths_are_json_404s() {
     let Some(app) = TestApp::spawn().await else {
         return;
     };
-    let res = app.get("/nope", None).await;
+    let res = app.get("/api/v1/nope", None).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(crate::error_code(res).await, "not_found");
 }

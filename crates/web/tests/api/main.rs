@@ -11,6 +11,7 @@ mod graph_webhook;
 mod headers;
 mod health;
 mod messages;
+mod pages;
 mod tenancy;
 
 use reqwest::StatusCode;
@@ -125,6 +126,37 @@ impl TestApp {
         cookie: Option<&str>,
     ) -> reqwest::Response {
         let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(c) = cookie {
+            req = req.header(COOKIE, c);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// POSTs an urlencoded form (as a same-origin browser would, with
+    /// `Origin`) with an optional session cookie.
+    pub(crate) async fn post_form(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> reqwest::Response {
+        let body = fields
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    sentra_web::pages::urlencode(k),
+                    sentra_web::pages::urlencode(v)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", self.base.clone())
+            .body(body);
         if let Some(c) = cookie {
             req = req.header(COOKIE, c);
         }

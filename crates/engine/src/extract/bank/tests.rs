@@ -336,3 +336,37 @@ fn repeated_iban_with_bic_completes_the_first_mention() {
         Some(BankAccount::Iban { bic: Some(_), .. })
     ));
 }
+
+#[test]
+fn reads_irregularly_grouped_ibans_after_a_label() {
+    assert_eq!(keys("IBAN: NO 93 8601 1117 947"), ["iban:NO9386011117947"]);
+    assert_eq!(
+        keys("Our IBAN no. ES91-2100-0418-4502-0005-1332 (new)"),
+        ["iban:ES9121000418450200051332"]
+    );
+    assert_eq!(
+        keys("iban DE89.3704.0044.0532.0130.00"),
+        ["iban:DE89370400440532013000"]
+    );
+}
+
+#[test]
+fn loose_grouping_needs_the_label_and_valid_check_digits() {
+    // Without the label a loose run is not read as an IBAN.
+    assert!(keys("Ref NO 93 8601 1117 947").is_empty());
+    // With the label but wrong check digits: not read loosely.
+    assert!(keys("IBAN: NO 94 8601 1117 947").is_empty());
+    // A label glued into another word is not a label.
+    assert!(keys("LIBAN: NO 93 8601 1117 947").is_empty());
+    // Hostile input: labels with nothing after them never panic.
+    for text in [
+        "IBAN",
+        "iban:",
+        "IBAN no",
+        "IBAN: GB",
+        "IBAN - \u{a0}",
+        "ibaniban",
+    ] {
+        let _ = keys(text);
+    }
+}

@@ -1,21 +1,10 @@
-//! `sentra demo`: shows Sentra working with no configuration.
-//!
-//! Today the demo scans the sample mailbox shipped in `examples/` against its
-//! sample supplier records, exactly as `sentra scan` would. The web application
-//! on a private `PostgreSQL` joins it when the service crates land.
+//! `sentra demo --scan-only`: the engine alone, offline. Scans the sample
+//! mailbox shipped in `examples/` against its sample supplier records,
+//! exactly as `sentra scan` would; no database, no web server.
 
 use crate::scan::{self, Format, ScanArgs};
-use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// Arguments of `sentra demo`.
-#[derive(Debug, Args)]
-pub(crate) struct DemoArgs {
-    /// Folder holding `suppliers.csv` and `mailbox/` (default: the repository's `examples/`).
-    #[arg(long, value_name = "DIR")]
-    pub examples: Option<PathBuf>,
-}
 
 /// Finds `examples/` next to the working directory or the repository the binary was built from.
 fn examples_dir(explicit: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
@@ -32,12 +21,12 @@ fn examples_dir(explicit: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow::anyhow!("cannot find the examples folder; run from the repository root or pass --examples DIR"))
 }
 
-/// `sentra demo`.
+/// `sentra demo --scan-only`.
 pub(crate) fn run(
-    args: &DemoArgs,
+    examples: Option<&PathBuf>,
     pdf: &dyn sentra_engine::TextExtractor,
 ) -> anyhow::Result<ExitCode> {
-    let dir = examples_dir(args.examples.as_ref())?;
+    let dir = examples_dir(examples)?;
     println!(
         "Sentra demo: scanning the sample mailbox in {} for Hartley Build Ltd.\n",
         dir.join("mailbox").display()

@@ -1,0 +1,174 @@
+//! The configuration scheme's rules: precedence, secrets refused in the
+//! file, precise messages.
+
+use super::check::{check, redact};
+use super::*;
+use std::collections::HashMap;
+
+struct FakeEnv(HashMap<&'static str, String>);
+
+impl Env for FakeEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+}
+
+fn env(pairs: &[(&'static str, &str)]) -> FakeEnv {
+    FakeEnv(pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect())
+}
+
+fn file(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut f, text.as_bytes()).unwrap();
+    f
+}
+
+fn checked(text: Option<&str>, e: &FakeEnv) -> (bool, String) {
+    let f = text.map(file);
+    let mut out = Vec::new();
+    let code = check(f.as_ref().map(|f| f.path()), e, &mut out);
+    (code == ExitCode::SUCCESS, String::from_utf8(out).unwrap())
+}
+
+use std::process::ExitCode;
+
+#[test]
+fn environment_beats_the_file_and_the_file_beats_defaults() {
+    let f = file("[server]\nlisten = \"127.0.0.1:9000\"\n[database]\nmax_connections = 4\n");
+    let c = Config::resolve(Some(f.path()), &env(&[])).unwrap();
+    assert_eq!(c.listen.value.port(), 9000);
+    assert_eq!(c.listen.source, Source::File("server.listen"));
+    assert_eq!(c.max_connections, 4);
+    let c = Config::resolve(Some(f.path()), &env(&[("SENTRA_LISTEN", "127.0.0.1:9100")])).unwrap();
+    assert_eq!(c.listen.value.port(), 9100);
+    let c = Config::resolve(None, &env(&[])).unwrap();
+    assert_eq!(c.listen.value.to_string(), DEFAULT_LISTEN);
+    assert_eq!(c.max_connections, DEFAULT_MAX_CONNECTIONS);
+}
+
+#[test]
+fn secrets_in_the_file_are_refused_naming_the_key_and_the_fix() {
+    for (text, key, fix) in [
+        (
+            "[database]\nurl = \"postgres://sentra_app:hunter2@db/sentra\"\n",
+            "database.url",
+            "SENTRA_DATABASE_URL",
+        ),
+        (
+            "[database]\nowner_url = \"postgres://o:pw@db/sentra\"\n",
+            "database.owner_url",
+            "SENTRA_OWNER_DATABASE_URL",
+        ),
+        (
+            "[database]\npassword = \"x\"\n",
+            "database.password",
+            "SENTRA_APP_DB_PASSWORD",
+        ),
+        ("keys = \"k1:abc\"\n", "keys", "SENTRA_KEYS"),
+        (
+            "[graph]\nclient_secret = \"s\"\n",
+            "graph.client_secret",
+            "environment",
+        ),
+    ] {
+        let err = FileConfig::parse(text).unwrap_err().to_string();
+        assert!(err.contains(&format!("`{key}")), "{text}: {err}");
+        assert!(err.contains("secrets are not accepted"), "{err}");
+        assert!(err.contains(fix), "{text}: {err}");
+        assert!(
+            !err.contains("hunter2"),
+            "the secret itself is never echoed: {err}"
+        );
+    }
+    // A URL without a password (peer authentication) is fine.
+    assert!(
+        FileConfig::parse(
+            "[database]\nurl = \"postgres://sentra_app@/sentra?host=/run/postgresql\"\n"
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn unknown_keys_and_bad_values_are_precise() {
+    let err = FileConfig::parse("[server]\nlisen = \"x\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("lisen") && err.contains("line 2"), "{err}");
+    let (ok, out) = checked(Some("[server]\nlisten = \"localhost\"\n"), &env(&[]));
+    assert!(!ok);
+    assert!(
+        out.contains("server.listen=\"localhost\" is not an address and port"),
+        "{out}"
+    );
+    let (ok, out) = checked(None, &env(&[("SENTRA_DB_MAX_CONNECTIONS", "ten")]));
+    assert!(!ok);
+    assert!(
+        out.contains("SENTRA_DB_MAX_CONNECTIONS=\"ten\" is not a whole number"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_says_what_is_missing() {
+    let (ok, out) = checked(None, &env(&[]));
+    assert!(!ok);
+    assert!(out.contains("missing: the app database URL"), "{out}");
+    assert!(out.contains("missing: the keyring"), "{out}");
+}
+
+#[test]
+fn check_accepts_the_shipped_example_with_its_secrets_in_the_environment() {
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/sentra.example.toml"
+    );
+    let keys = sentra_store::crypto::generate_config().unwrap();
+    let e = env(&[
+        (
+            "SENTRA_DATABASE_URL",
+            "postgres://sentra_app:pw@127.0.0.1:5432/sentra",
+        ),
+        ("SENTRA_KEYS", keys.as_str()),
+    ]);
+    let mut out = Vec::new();
+    let code = check(Some(std::path::Path::new(example)), &e, &mut out);
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(code, ExitCode::SUCCESS, "{out}");
+    assert!(out.contains("OK: the configuration is complete"), "{out}");
+    assert!(!out.contains(":pw@"), "passwords are redacted: {out}");
+}
+
+#[test]
+fn throwaway_keys_off_loopback_and_open_key_files_are_refused() {
+    let (ok, out) = checked(
+        Some("[server]\nlisten = \"0.0.0.0:8080\"\ninsecure_dev_keys = true\n"),
+        &env(&[("SENTRA_DATABASE_URL", "postgres://a@b/c")]),
+    );
+    assert!(!ok);
+    assert!(out.contains("only loopback"), "{out}");
+    let keyfile = file(&sentra_store::crypto::generate_config().unwrap());
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(keyfile.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let (ok, out) = checked(
+        None,
+        &env(&[
+            ("SENTRA_DATABASE_URL", "postgres://a@b/c"),
+            ("SENTRA_KEY_FILE", keyfile.path().to_str().unwrap()),
+        ]),
+    );
+    assert!(!ok);
+    assert!(out.contains("the key file"), "{out}");
+}
+
+#[test]
+fn urls_are_redacted() {
+    assert_eq!(
+        redact("postgres://u:secret@h:5432/db?x=1"),
+        "postgres://u:****@h:5432/db?x=1"
+    );
+    assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    assert_eq!(redact("nonsense"), "(not a URL)");
+}

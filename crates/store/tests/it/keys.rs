@@ -442,7 +442,7 @@ async fn every_encrypted_column_in_the_schema_is_in_the_rotation_list() {
         "select table_name || '.' || column_name from information_schema.columns
          where table_schema = 'public' and data_type = 'bytea'
            and column_name not in ('blind_index', 'prev_hash', 'hash')
-           and column_name not like '%\_sha256'
+           and column_name not like '%\\_sha256'
            and table_name <> '_sqlx_migrations'",
     )
     .fetch_all(db.superuser())

@@ -315,6 +315,9 @@ async fn live(base: String, sink: mail::MailboxIngest, at: tokio::time::Instant)
 /// The URL and the logins.
 fn banner(base: &str, saved: &state::DemoState, live_after: u64) {
     say(&format!("  web app:   {base}/"));
+    say(&format!(
+        "  API:       {base}/api/v1/cases (sign in first: POST {base}/api/v1/auth/login)"
+    ));
     say("  sign in (throw-away demo logins):");
     for l in &saved.logins {
         match &l.totp_secret {

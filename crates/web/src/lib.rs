@@ -16,6 +16,7 @@ pub mod pages;
 pub mod password;
 pub mod routes;
 pub mod session;
+pub mod suppliers;
 pub mod totp;
 
 pub use error::{ApiJson, WebError};
@@ -86,8 +87,40 @@ pub fn build_router(state: AppState) -> Router {
         .route("/auth/login", post(routes::auth::login))
         .route("/auth/mfa", post(routes::auth::mfa))
         .route("/auth/logout", post(routes::auth::logout))
-        .route("/suppliers", get(routes::suppliers::list))
-        .route("/suppliers/{id}", get(routes::suppliers::get))
+        .route(
+            "/suppliers",
+            get(routes::suppliers::list).post(routes::suppliers::create),
+        )
+        .route(
+            "/suppliers/import",
+            post(routes::supplier_import::import).layer(DefaultBodyLimit::max(
+                routes::supplier_import::IMPORT_BODY_LIMIT,
+            )),
+        )
+        .route(
+            "/suppliers/{id}",
+            get(routes::suppliers::get)
+                .patch(routes::suppliers::patch)
+                .delete(routes::suppliers::delete),
+        )
+        .route(
+            "/suppliers/{id}/bank-accounts",
+            post(routes::supplier_changes::propose_account),
+        )
+        .route(
+            "/suppliers/{id}/phone",
+            post(routes::supplier_changes::propose_phone),
+        )
+        .route("/supplier-changes", get(routes::supplier_changes::list))
+        .route("/supplier-changes/{id}", get(routes::supplier_changes::get))
+        .route(
+            "/supplier-changes/{id}/approve",
+            post(routes::supplier_changes::approve),
+        )
+        .route(
+            "/supplier-changes/{id}/reject",
+            post(routes::supplier_changes::reject),
+        )
         .route(
             "/messages",
             get(routes::messages::list)

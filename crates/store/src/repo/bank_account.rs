@@ -138,6 +138,30 @@ pub async fn add(
     status: AccountStatus,
     verified_by: Option<UserId>,
 ) -> Result<BankAccountId, StoreError> {
+    let (id, masked) = insert(tx, keys, supplier, account, status, verified_by).await?;
+    let event = NewEvent::new(actor(tx), "supplier.bank_account.add")
+        .target("supplier_bank_account", id.to_string())
+        .details(json!({
+            "supplier_id": supplier.to_string(),
+            "scheme": account.scheme().as_str(),
+            "masked": masked,
+            "status": status.as_str(),
+        }));
+    audit::append(tx, event).await?;
+    Ok(id)
+}
+
+/// [`add`] without the audit event, for callers that record the whole
+/// action (a proposed change, an import) as one event of their own.
+/// Returns the id and the masked form.
+pub(crate) async fn insert(
+    tx: &mut TenantTx,
+    keys: &Keyring,
+    supplier: SupplierId,
+    account: &BankAccount,
+    status: AccountStatus,
+    verified_by: Option<UserId>,
+) -> Result<(BankAccountId, String), StoreError> {
     let org = tx.org();
     let id = Uuid::new_v4();
     let plaintext = plaintext(account);
@@ -172,16 +196,62 @@ pub async fn add(
     .execute(tx.conn())
     .await
     .map_err(|e| super::reference(e.into(), "supplier"))?;
-    let event = NewEvent::new(actor(tx), "supplier.bank_account.add")
-        .target("supplier_bank_account", id.to_string())
-        .details(json!({
-            "supplier_id": supplier.to_string(),
-            "scheme": account.scheme().as_str(),
-            "masked": masked,
-            "status": status.as_str(),
-        }));
-    audit::append(tx, event).await?;
-    Ok(BankAccountId::from_uuid(id))
+    Ok((BankAccountId::from_uuid(id), masked))
+}
+
+/// Activates a pending account without an audit event (the caller records
+/// the approval). Returns its masked form.
+pub(crate) async fn activate(
+    tx: &mut TenantTx,
+    id: BankAccountId,
+    verified_by: UserId,
+) -> Result<String, StoreError> {
+    let row: Option<String> = sqlx::query_scalar(
+        "update supplier_bank_account
+            set status = 'active', verified_by = $2, verified_at = now()
+          where id = $1 and status = 'pending_approval'
+          returning masked",
+    )
+    .bind(id.as_uuid())
+    .bind(verified_by.as_uuid())
+    .fetch_optional(tx.conn())
+    .await?;
+    match row {
+        Some(masked) => Ok(masked),
+        None => Err(refused(tx, id, AccountStatus::Active).await),
+    }
+}
+
+/// Retires every active account of `supplier` except `keep`, without audit
+/// events (the caller records the approval that replaced them). Returns the
+/// retired accounts' masked forms.
+pub(crate) async fn retire_active_except(
+    tx: &mut TenantTx,
+    supplier: SupplierId,
+    keep: BankAccountId,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "update supplier_bank_account set status = 'retired'
+          where supplier_id = $1 and id <> $2 and status = 'active'
+          returning masked",
+    )
+    .bind(supplier.as_uuid())
+    .bind(keep.as_uuid())
+    .fetch_all(tx.conn())
+    .await?)
+}
+
+/// Retires one pending account without an audit event (a rejected
+/// proposal). An account in another state is left alone.
+pub(crate) async fn retire_pending(tx: &mut TenantTx, id: BankAccountId) -> Result<(), StoreError> {
+    sqlx::query(
+        "update supplier_bank_account set status = 'retired'
+          where id = $1 and status = 'pending_approval'",
+    )
+    .bind(id.as_uuid())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }
 
 /// Marks a pending account verified by `verified_by` (now) and active.

@@ -18,6 +18,7 @@ pub mod message;
 pub mod organisation;
 pub mod session;
 pub mod supplier;
+pub mod supplier_change;
 pub mod user;
 pub mod verification;
 

@@ -2,7 +2,8 @@
 //! accounts are in [`super::bank_account`].
 
 use crate::{StoreError, TenantTx};
-use sentra_domain::SupplierId;
+use sentra_domain::{SupplierId, UserId};
+use sqlx::AssertSqlSafe;
 use time::OffsetDateTime;
 
 /// Whether a supplier is in use.
@@ -54,8 +55,16 @@ pub struct Supplier {
     pub id: SupplierId,
     /// The editable fields.
     pub fields: SupplierFields,
-    /// The verified call-back number, if one is on file.
+    /// The verified call-back number, if one is on file. It changes only
+    /// through an approved [`super::supplier_change`].
     pub verified_phone: Option<String>,
+    /// Where that number came from (for example "supplier's letterhead,
+    /// checked against Companies House"), never an email.
+    pub phone_source: Option<String>,
+    /// Who approved the number.
+    pub phone_verified_by: Option<UserId>,
+    /// When it was approved.
+    pub phone_verified_at: Option<OffsetDateTime>,
     /// When it was created.
     pub created_at: OffsetDateTime,
     /// When it last changed.
@@ -69,12 +78,31 @@ type Row = (
     Option<String>,
     String,
     Option<String>,
+    Option<String>,
+    Option<uuid::Uuid>,
+    Option<OffsetDateTime>,
     OffsetDateTime,
     OffsetDateTime,
 );
 
+/// The columns [`Row`] reads, in order.
+const COLUMNS: &str = "id, name, domains, country, status, verified_phone, phone_source, \
+                       phone_verified_by, phone_verified_at, created_at, updated_at";
+
 fn from_row(row: Row) -> Result<Supplier, StoreError> {
-    let (id, name, domains, country, status, verified_phone, created_at, updated_at) = row;
+    let (
+        id,
+        name,
+        domains,
+        country,
+        status,
+        verified_phone,
+        phone_source,
+        phone_verified_by,
+        phone_verified_at,
+        created_at,
+        updated_at,
+    ) = row;
     Ok(Supplier {
         id: SupplierId::from_uuid(id),
         fields: SupplierFields {
@@ -84,6 +112,9 @@ fn from_row(row: Row) -> Result<Supplier, StoreError> {
             status: SupplierStatus::parse(&status)?,
         },
         verified_phone,
+        phone_source,
+        phone_verified_by: phone_verified_by.map(UserId::from_uuid),
+        phone_verified_at,
         created_at,
         updated_at,
     })
@@ -118,10 +149,9 @@ pub async fn create(tx: &mut TenantTx, fields: &SupplierFields) -> Result<Suppli
 
 /// Loads one supplier; another organisation's id is [`StoreError::NotFound`].
 pub async fn get(tx: &mut TenantTx, id: SupplierId) -> Result<Supplier, StoreError> {
-    let row: Option<Row> = sqlx::query_as(
-        "select id, name, domains, country, status, verified_phone, created_at, updated_at
-         from supplier where id = $1",
-    )
+    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
+        "select {COLUMNS} from supplier where id = $1"
+    )))
     .bind(id.as_uuid())
     .fetch_optional(tx.conn())
     .await?;
@@ -130,13 +160,68 @@ pub async fn get(tx: &mut TenantTx, id: SupplierId) -> Result<Supplier, StoreErr
 
 /// Every supplier of the organisation, by name.
 pub async fn list(tx: &mut TenantTx) -> Result<Vec<Supplier>, StoreError> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "select id, name, domains, country, status, verified_phone, created_at, updated_at
-         from supplier order by lower(name), id",
-    )
+    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
+        "select {COLUMNS} from supplier order by lower(name), id"
+    )))
     .fetch_all(tx.conn())
     .await?;
     rows.into_iter().map(from_row).collect()
+}
+
+/// Suppliers whose name or one of whose domains contains `query`
+/// (case-insensitive), by name, at most `limit`.
+pub async fn search(
+    tx: &mut TenantTx,
+    query: &str,
+    limit: u32,
+) -> Result<Vec<Supplier>, StoreError> {
+    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
+        "select {COLUMNS} from supplier
+          where strpos(lower(name), lower($1)) > 0
+             or exists (select 1 from unnest(domains) d where strpos(d, lower($1)) > 0)
+          order by lower(name), id limit $2"
+    )))
+    .bind(query.trim())
+    .bind(i64::from(limit))
+    .fetch_all(tx.conn())
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// The supplier called `name` (trimmed, case-insensitive), if any: imports
+/// update the existing record rather than adding a twin.
+pub async fn find_by_name(tx: &mut TenantTx, name: &str) -> Result<Option<Supplier>, StoreError> {
+    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
+        "select {COLUMNS} from supplier where lower(name) = lower($1)
+          order by created_at, id limit 1"
+    )))
+    .bind(name.trim())
+    .fetch_optional(tx.conn())
+    .await?;
+    row.map(from_row).transpose()
+}
+
+/// Records an approved call-back number (only [`super::supplier_change`]
+/// calls this, after dual control).
+pub(crate) async fn set_verified_phone(
+    tx: &mut TenantTx,
+    id: SupplierId,
+    phone: &str,
+    source: Option<&str>,
+    approved_by: UserId,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "update supplier set verified_phone = $2, phone_source = $3,
+                phone_verified_by = $4, phone_verified_at = now()
+          where id = $1",
+    )
+    .bind(id.as_uuid())
+    .bind(phone)
+    .bind(source)
+    .bind(approved_by.as_uuid())
+    .execute(tx.conn())
+    .await?;
+    super::affected(done.rows_affected(), "supplier")
 }
 
 /// Replaces a supplier's editable fields.
@@ -168,10 +253,13 @@ pub async fn delete(tx: &mut TenantTx, id: SupplierId) -> Result<(), StoreError>
     super::affected(done.rows_affected(), "supplier")
 }
 
-/// Records the supplier's verified call-back number, where it came from
-/// (`source`: "phoned the number on the signed contract", …) and who
-/// verified it, now. Writes one `supplier.phone.verify` audit event.
-pub async fn set_verified_phone(
+/// Provisioning only (`sentra demo`'s seed, operator tooling): records the
+/// supplier's verified call-back number, where it came from (`source`:
+/// "phoned the number on the signed contract", …) and who verified it, now,
+/// without dual control. Writes one `supplier.phone.verify` audit event. Web
+/// routes never call this: people change the number through
+/// [`super::supplier_change`], which needs a second approver.
+pub async fn provision_verified_phone(
     tx: &mut TenantTx,
     id: SupplierId,
     phone: &str,

@@ -4,6 +4,8 @@ pub mod auth;
 pub mod cases;
 pub mod health;
 pub mod messages;
+pub mod supplier_changes;
+pub mod supplier_import;
 pub mod suppliers;
 
 use crate::WebError;

@@ -1,14 +1,31 @@
-//! `GET /api/v1/suppliers[/{id}]`: the organisation's suppliers, proving the
-//! session → membership → `TenantTx` chain. Another organisation's id is a
-//! 404 exactly like a missing or malformed one.
+//! `/api/v1/suppliers`: the organisation's supplier directory. Reading is
+//! open to every member; adding and editing to everyone but viewers;
+//! deleting to admins and owners. Another organisation's id is a 404 exactly
+//! like a missing or malformed one.
+//!
+//! A phone number or bank account given here is never written to the record:
+//! it becomes a pending change (see [`crate::routes::supplier_changes`]).
+//! Every write records one audit event in its transaction.
 
-use crate::WebError;
+use crate::routes::messages::require_writer;
+use crate::routes::rfc3339;
 use crate::session::TenantSession;
+use crate::suppliers::input::{self, BankAccountIn};
+use crate::suppliers::{self, Described, supplier_id};
+use crate::{ApiJson, AppState, WebError};
 use axum::Json;
-use axum::extract::Path;
-use sentra_domain::SupplierId;
-use sentra_store::repo::supplier::{self, Supplier};
-use serde::Serialize;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use sentra_domain::Role;
+use sentra_store::audit::{self, NewEvent};
+use sentra_store::repo::bank_account::{self, BankAccountSummary};
+use sentra_store::repo::supplier::{self, Supplier, SupplierFields, SupplierStatus};
+use sentra_store::repo::supplier_change::{self, ChangeStatus, SupplierChange};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// Most suppliers one search returns.
+pub const SEARCH_LIMIT: u32 = 200;
 
 /// A supplier as the API shows it.
 #[derive(Debug, Serialize)]
@@ -23,6 +40,18 @@ pub struct SupplierView {
     pub country: Option<String>,
     /// `active` or `archived`.
     pub status: String,
+    /// The number call-backs must use (changes only under dual control).
+    pub verified_phone: Option<String>,
+    /// Where that number came from.
+    pub phone_source: Option<String>,
+    /// Who approved it.
+    pub phone_verified_by: Option<String>,
+    /// When.
+    pub phone_verified_at: Option<String>,
+    /// Created.
+    pub created_at: String,
+    /// Last changed.
+    pub updated_at: String,
 }
 
 impl From<Supplier> for SupplierView {
@@ -33,24 +62,312 @@ impl From<Supplier> for SupplierView {
             domains: s.fields.domains,
             country: s.fields.country,
             status: s.fields.status.as_str().to_owned(),
+            verified_phone: s.verified_phone,
+            phone_source: s.phone_source,
+            phone_verified_by: s.phone_verified_by.map(|u| u.to_string()),
+            phone_verified_at: s.phone_verified_at.map(rfc3339),
+            created_at: rfc3339(s.created_at),
+            updated_at: rfc3339(s.updated_at),
         }
     }
 }
 
-/// Every supplier of the caller's organisation.
-pub async fn list(mut session: TenantSession) -> Result<Json<Vec<SupplierView>>, WebError> {
-    let rows = supplier::list(&mut session.tx).await?;
+/// A bank account as the API shows it: masked only.
+pub fn account_json(a: &BankAccountSummary) -> Value {
+    json!({
+        "id": a.id.to_string(),
+        "scheme": a.scheme.as_str(),
+        "masked": a.masked,
+        "status": a.status.as_str(),
+        "verified_by": a.verified_by.map(|u| u.to_string()),
+        "verified_at": a.verified_at.map(rfc3339),
+    })
+}
+
+/// A change as the API shows it (its `proposed` never holds a full number).
+pub fn change_json(c: &SupplierChange) -> Value {
+    json!({
+        "id": c.id.to_string(),
+        "supplier_id": c.supplier_id.to_string(),
+        "kind": c.kind.as_str(),
+        "proposed": c.proposed,
+        "summary": c.summary(),
+        "status": c.status.as_str(),
+        "proposed_by": c.proposed_by.to_string(),
+        "decided_by": c.decided_by.map(|u| u.to_string()),
+        "decided_at": c.decided_at.map(rfc3339),
+        "reason": c.reason,
+        "created_at": rfc3339(c.created_at),
+    })
+}
+
+/// `GET /suppliers`'s query.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    /// Part of a name or domain.
+    pub q: Option<String>,
+}
+
+/// `GET /api/v1/suppliers[?q=]`: every supplier, or those whose name or
+/// domain contains `q`, by name.
+pub async fn list(
+    mut session: TenantSession,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<SupplierView>>, WebError> {
+    let rows = match query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        Some(q) => supplier::search(&mut session.tx, q, SEARCH_LIMIT).await?,
+        None => supplier::list(&mut session.tx).await?,
+    };
     session.tx.commit().await?;
     Ok(Json(rows.into_iter().map(SupplierView::from).collect()))
 }
 
-/// One supplier of the caller's organisation.
+/// `GET /api/v1/suppliers/{id}`: the record, its accounts (masked, with
+/// status) and its changes, newest first.
 pub async fn get(
     mut session: TenantSession,
     Path(id): Path<String>,
+) -> Result<Json<Value>, WebError> {
+    let id = supplier_id(&id)?;
+    let row = supplier::get(&mut session.tx, id).await?;
+    let accounts = bank_account::list_for_supplier(&mut session.tx, id).await?;
+    let changes = supplier_change::list(&mut session.tx, None, Some(id), 100).await?;
+    session.tx.commit().await?;
+    let mut out = json!(SupplierView::from(row));
+    if let Some(map) = out.as_object_mut() {
+        map.insert(
+            "bank_accounts".to_owned(),
+            accounts.iter().map(account_json).collect(),
+        );
+        map.insert(
+            "pending_changes".to_owned(),
+            changes
+                .iter()
+                .filter(|c| c.status == ChangeStatus::Pending)
+                .map(change_json)
+                .collect(),
+        );
+    }
+    Ok(Json(out))
+}
+
+/// `POST /api/v1/suppliers`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIn {
+    /// Name (unique in the organisation, case-insensitive).
+    pub name: String,
+    /// Sending domains.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// ISO country code.
+    pub country: Option<String>,
+    /// A call-back number to propose.
+    pub verified_phone: Option<String>,
+    /// Where it came from (required with a phone).
+    pub phone_source: Option<String>,
+    /// A bank account to propose.
+    pub bank_account: Option<BankAccountIn>,
+}
+
+/// A 422 for a field that fails validation.
+pub(crate) fn invalid(field: &str, message: impl std::fmt::Display) -> WebError {
+    WebError::Client {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        code: "invalid_field",
+        message: format!("{field}: {message}"),
+    }
+}
+
+/// The phone and its provenance, validated; a phone needs a source.
+pub(crate) fn phone_pair(
+    phone: Option<&str>,
+    source: Option<&str>,
+) -> Result<Option<(String, Option<String>)>, WebError> {
+    let Some(phone) = phone.map(str::trim).filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    let phone = input::phone(phone).map_err(|e| invalid("verified_phone", e))?;
+    let source = input::phone_source(source.unwrap_or_default())
+        .map_err(|e| invalid("phone_source", e))?
+        .ok_or_else(|| {
+            invalid(
+                "phone_source",
+                "say where the number came from (never from an email)",
+            )
+        })?;
+    Ok(Some((phone, Some(source))))
+}
+
+/// `POST /api/v1/suppliers`: adds a supplier. A phone or bank account in the
+/// body becomes a pending change (202-style: the supplier is created, the
+/// details await approval). A taken name is a 409.
+pub async fn create(
+    State(state): State<AppState>,
+    mut session: TenantSession,
+    ApiJson(body): ApiJson<CreateIn>,
+) -> Result<(StatusCode, Json<Value>), WebError> {
+    require_writer(&session)?;
+    let name = input::name(&body.name).map_err(|e| invalid("name", e))?;
+    let domains = input::domains(body.domains.iter().map(String::as_str))
+        .map_err(|e| invalid("domains", e))?;
+    let country = body
+        .country
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(input::country)
+        .transpose()
+        .map_err(|e| invalid("country", e))?;
+    let phone = phone_pair(body.verified_phone.as_deref(), body.phone_source.as_deref())?;
+    let accounts = match &body.bank_account {
+        Some(a) => vec![a.parse().map_err(|e| invalid("bank_account", e))?],
+        None => Vec::new(),
+    };
+    let (phone, phone_source) = phone.unzip();
+    let described = Described {
+        name,
+        domains,
+        country,
+        phone,
+        phone_source: phone_source.flatten(),
+        accounts,
+    };
+    let applied = suppliers::apply(
+        &mut session.tx,
+        &state.keys,
+        session.user,
+        &described,
+        false,
+    )
+    .await?;
+    audit::append(
+        &mut session.tx,
+        NewEvent::new("user", "supplier.create")
+            .target("supplier", applied.supplier_id.clone())
+            .details(json!({
+                "name": described.name,
+                "pending_changes": applied.pending_changes,
+            })),
+    )
+    .await?;
+    let id = supplier_id(&applied.supplier_id)?;
+    let row = supplier::get(&mut session.tx, id).await?;
+    session.tx.commit().await?;
+    let mut out = json!(SupplierView::from(row));
+    if let Some(map) = out.as_object_mut() {
+        map.insert("pending_changes".to_owned(), json!(applied.pending_changes));
+        map.insert("warnings".to_owned(), json!(applied.warnings));
+    }
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// `PATCH /api/v1/suppliers/{id}`'s body: only the fields given change.
+/// Phone and bank details are not here: they change only through
+/// `POST /suppliers/{id}/phone` and `/bank-accounts` (dual control).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchIn {
+    /// New name.
+    pub name: Option<String>,
+    /// The whole new list of domains.
+    pub domains: Option<Vec<String>>,
+    /// New country (empty string clears it).
+    pub country: Option<String>,
+    /// `active` or `archived`.
+    pub status: Option<String>,
+}
+
+/// `PATCH /api/v1/suppliers/{id}`: edits name, domains, country or status.
+pub async fn patch(
+    mut session: TenantSession,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PatchIn>,
 ) -> Result<Json<SupplierView>, WebError> {
-    let id: SupplierId = id.parse().map_err(|_| WebError::NotFound)?;
+    require_writer(&session)?;
+    let id = supplier_id(&id)?;
+    let before = supplier::get(&mut session.tx, id).await?;
+    let mut fields: SupplierFields = before.fields.clone();
+    if let Some(n) = &body.name {
+        fields.name = input::name(n).map_err(|e| invalid("name", e))?;
+        if let Some(other) = supplier::find_by_name(&mut session.tx, &fields.name).await?
+            && other.id != id
+        {
+            return Err(WebError::Client {
+                status: StatusCode::CONFLICT,
+                code: "conflict",
+                message: "a supplier with this name already exists".to_owned(),
+            });
+        }
+    }
+    if let Some(ds) = &body.domains {
+        fields.domains =
+            input::domains(ds.iter().map(String::as_str)).map_err(|e| invalid("domains", e))?;
+    }
+    if let Some(c) = &body.country {
+        fields.country = match c.trim() {
+            "" => None,
+            c => Some(input::country(c).map_err(|e| invalid("country", e))?),
+        };
+    }
+    if let Some(s) = &body.status {
+        fields.status = match s.as_str() {
+            "active" => SupplierStatus::Active,
+            "archived" => SupplierStatus::Archived,
+            _ => return Err(invalid("status", "must be active or archived")),
+        };
+    }
+    let mut changed = Vec::new();
+    if fields.name != before.fields.name {
+        changed.push("name");
+    }
+    if fields.domains != before.fields.domains {
+        changed.push("domains");
+    }
+    if fields.country != before.fields.country {
+        changed.push("country");
+    }
+    if fields.status != before.fields.status {
+        changed.push("status");
+    }
+    if !changed.is_empty() {
+        supplier::update(&mut session.tx, id, &fields).await?;
+        audit::append(
+            &mut session.tx,
+            NewEvent::new("user", "supplier.update")
+                .target("supplier", id.to_string())
+                .details(json!({
+                    "changed": changed,
+                    "domains": fields.domains,
+                    "status": fields.status.as_str(),
+                })),
+        )
+        .await?;
+    }
     let row = supplier::get(&mut session.tx, id).await?;
     session.tx.commit().await?;
     Ok(Json(row.into()))
+}
+
+/// `DELETE /api/v1/suppliers/{id}`: removes a supplier with its accounts and
+/// changes (admins and owners; archiving via PATCH keeps history).
+pub async fn delete(
+    mut session: TenantSession,
+    Path(id): Path<String>,
+) -> Result<StatusCode, WebError> {
+    if !matches!(session.role, Role::Owner | Role::Admin) {
+        return Err(WebError::forbidden());
+    }
+    let id = supplier_id(&id)?;
+    let before = supplier::get(&mut session.tx, id).await?;
+    supplier::delete(&mut session.tx, id).await?;
+    audit::append(
+        &mut session.tx,
+        NewEvent::new("user", "supplier.delete")
+            .target("supplier", id.to_string())
+            .details(json!({ "name": before.fields.name })),
+    )
+    .await?;
+    session.tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

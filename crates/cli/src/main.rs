@@ -81,7 +81,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => migrate::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Admin(args) => admin::run(&args),
-        Command::Config(args) => config::check::run(&args),
+        Command::Config(args) => Ok(config::check::run(&args)),
         Command::Audit(args) => audit_cmd::run(&args),
         Command::Keys(args) => keys_cmd::run(&args),
         Command::Scan(args) => scan::run(&args, &pdf),

@@ -253,7 +253,7 @@ async fn serve(
         () = stopped(stop.clone()) => Ok(()),
     };
     if let Err(e) = ready {
-        let _ = server.abort();
+        server.abort();
         return Err(e);
     }
     let at = tokio::time::Instant::from_std(started + Duration::from_secs(args.live_after));

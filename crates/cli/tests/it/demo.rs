@@ -1,8 +1,8 @@
-//! `sentra demo` end to end, as child processes: a private PostgreSQL from
+//! `sentra demo` end to end, as child processes: a private `PostgreSQL` from
 //! the machine's binaries, seeding, the web app, the live message, Ctrl-C,
 //! reuse, `--reset`, two demos at once, an ordinary user, and the message a
-//! machine without PostgreSQL gets. Skipped (with `SKIPPED:`) when the
-//! machine has no PostgreSQL server binaries.
+//! machine without `PostgreSQL` gets. Skipped (with `SKIPPED:`) when the
+//! machine has no `PostgreSQL` server binaries.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Generous: several demos seed at once on a loaded 2-core machine.
-const READY_TIMEOUT: Duration = Duration::from_secs(300);
+const READY_TIMEOUT: Duration = Duration::from_mins(5);
 
 fn has_postgres() -> bool {
     let found = Path::new("/usr/lib/postgresql").is_dir()
@@ -86,10 +86,12 @@ impl Demo {
                         return line;
                     }
                 }
-                Err(_) => panic!(
-                    "no line starting {prefix:?} within {timeout:?}; output so far:\n{}",
-                    self.seen.join("\n")
-                ),
+                Err(mpsc::RecvTimeoutError::Timeout | mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!(
+                        "no line starting {prefix:?} within {timeout:?}; output so far:\n{}",
+                        self.seen.join("\n")
+                    )
+                }
             }
         }
     }
@@ -167,8 +169,7 @@ fn http(base: &str, request: &str) -> (String, String, String) {
     use std::io::{Read as _, Write as _};
     let addr = base.trim_start_matches("http://");
     let mut conn = std::net::TcpStream::connect(addr).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
+    conn.set_read_timeout(Some(Duration::from_mins(1))).unwrap();
     conn.write_all(request.replace("{host}", addr).as_bytes())
         .unwrap();
     let mut response = String::new();
@@ -213,7 +214,7 @@ fn cases(base: &str, email: &str, password: &str) -> Vec<serde_json::Value> {
     serde_json::from_str(&body).expect("a JSON array of cases")
 }
 
-/// A temporary folder others may enter: as root, the demo's PostgreSQL runs
+/// A temporary folder others may enter: as root, the demo's `PostgreSQL` runs
 /// as an unprivileged account that must reach the data inside it.
 fn open_tempdir() -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt as _;
@@ -247,7 +248,7 @@ fn demo_seeds_serves_alerts_live_stops_and_reuses_its_data() {
         now == seeded || now == seeded + 1,
         "{now} cases, {seeded} seeded"
     );
-    let live = demo.wait_for("live: new message", Duration::from_secs(120));
+    let live = demo.wait_for("live: new message", Duration::from_mins(2));
     assert!(
         live.contains("risk critical")
             && live.contains("case ")

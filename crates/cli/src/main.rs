@@ -89,7 +89,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Worker(args) => worker_cmd::run(&args, std::sync::Arc::new(pdf)),
         Command::Admin(args) => admin::run(&args),
-        Command::Config(args) => config::check::run(&args),
+        Command::Config(args) => Ok(config::check::run(&args)),
         Command::Audit(args) => audit_cmd::run(&args),
         Command::Keys(args) => keys_cmd::run(&args),
         Command::Scan(args) => scan::run(&args, &pdf),

@@ -260,6 +260,21 @@ pub fn build_router(state: AppState) -> Router {
         .route("/audit/verify", get(routes::audit::verify))
         .route("/audit/export.csv", get(routes::audit::export))
         .route("/openapi.json", get(openapi::serve));
+    // Microsoft's webhook calls are cross-origin by nature: they are merged
+    // in after the origin check and authenticate by path token and
+    // clientState instead (routes::graph_webhook).
+    let graph_webhooks = Router::new()
+        .route(
+            "/graph/notify/{org}/{mailbox}/{token}",
+            post(routes::graph_webhook::notify).get(routes::graph_webhook::validate_get),
+        )
+        .route(
+            "/graph/lifecycle/{org}/{mailbox}/{token}",
+            post(routes::graph_webhook::lifecycle).get(routes::graph_webhook::validate_get),
+        )
+        .layer(DefaultBodyLimit::max(
+            routes::graph_webhook::WEBHOOK_BODY_LIMIT,
+        ));
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
@@ -271,9 +286,10 @@ pub fn build_router(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .with_state(state)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn(middleware::origin_check))
+        .merge(graph_webhooks)
+        .with_state(state)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,

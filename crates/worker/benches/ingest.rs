@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn email(i: usize) -> String {
-    let (from, body) = if i % 10 == 0 {
+    let (from, body) = if i.is_multiple_of(10) {
         (
             "accounts@apexscaffolding.co",
             "Please note the change of bank details. Sort code: 13-40-20\r\nAccount number: 63849203\r\n",
@@ -113,7 +113,7 @@ fn main() {
             });
         }
         while stores.join_next().await.is_some() {}
-        let stored = start.elapsed();
+        let store_time = start.elapsed();
         let mut registry = Registry::new();
         sentra_worker::jobs::register_defaults(
             &mut registry,
@@ -162,7 +162,7 @@ fn main() {
         let _ = run.await;
         println!(
             "ingest: {n} messages stored in {:.2} s, stored+analysed in {:.2} s: {:.0} messages/s end to end",
-            stored.as_secs_f64(),
+            store_time.as_secs_f64(),
             total.as_secs_f64(),
             n as f64 / total.as_secs_f64()
         );

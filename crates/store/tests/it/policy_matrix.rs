@@ -81,6 +81,12 @@ const SPECS: &[TableSpec] = &[
         access: Access::ReadWrite,
     },
     TableSpec {
+        table: "graph_connection",
+        insert: "insert into graph_connection (org_id, tenant_id, status) values ('{org}', 't-{rand}', 'consented') returning id",
+        prelude: Some("delete from graph_connection where org_id = '{org}'"),
+        access: Access::ReadWrite,
+    },
+    TableSpec {
         table: "mailbox",
         insert: "insert into mailbox (org_id, provider, address) values ('{org}', 'm365', 'box-{rand}@example.test') returning id",
         prelude: None,

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod feedback;
+pub mod graph_webhook;
 pub mod health;
 pub mod invitations;
 pub mod invoices;

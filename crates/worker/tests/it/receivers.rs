@@ -147,7 +147,7 @@ impl HttpReceiver {
                     let body = &buf[head_end..head_end + length];
                     let reply = match behaviour {
                         Behaviour::Hang => {
-                            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                            tokio::time::sleep(std::time::Duration::from_hours(1)).await;
                             return;
                         }
                         Behaviour::Accept => {

@@ -156,7 +156,7 @@ async fn a_running_jobs_lease_can_be_extended_and_a_stale_claim_cannot() {
         .unwrap();
     let job = &claimed[0];
     assert!(
-        queue::extend_lease(w.pool(), job, Duration::from_secs(3600))
+        queue::extend_lease(w.pool(), job, Duration::from_hours(1))
             .await
             .unwrap()
     );
@@ -169,7 +169,7 @@ async fn a_running_jobs_lease_can_be_extended_and_a_stale_claim_cannot() {
         ..job.clone()
     };
     assert!(
-        !queue::extend_lease(w.pool(), &stale, Duration::from_secs(3600))
+        !queue::extend_lease(w.pool(), &stale, Duration::from_hours(1))
             .await
             .unwrap()
     );

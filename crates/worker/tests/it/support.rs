@@ -232,9 +232,9 @@ pub fn test_config() -> RunnerConfig {
     RunnerConfig {
         name: "test-worker".to_owned(),
         concurrency: 4,
-        lease: Duration::from_secs(60),
+        lease: Duration::from_mins(1),
         idle_poll: Duration::from_millis(50),
-        shutdown_grace: Duration::from_secs(60),
+        shutdown_grace: Duration::from_mins(1),
     }
 }
 

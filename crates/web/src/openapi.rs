@@ -15,6 +15,10 @@ pub fn document() -> Value {
     let mut paths = Map::new();
     for area in [
         auth(),
+        account(),
+        people(),
+        settings(),
+        alert_channels(),
         suppliers(),
         messages(),
         cases(),
@@ -191,6 +195,80 @@ pub fn auth() -> Value {
             Some(json!({ "type": "object", "required": ["code"], "properties": { "code": { "type": "string" } } })),
             ("200", json!({ "type": "object", "properties": { "mfa_verified": { "type": "boolean" } } }))) },
         "/auth/logout": { "post": op("End the session.", None, ("204", obj())) },
+    })
+}
+
+fn body(props: &[&str]) -> Value {
+    let mut properties = Map::new();
+    for p in props {
+        properties.insert((*p).to_owned(), json!({ "type": "string" }));
+    }
+    json!({ "type": "object", "required": props, "properties": properties })
+}
+
+/// Sign-up, MFA enrolment, recovery, step-up, sessions and password reset.
+pub fn account() -> Value {
+    json!({
+        "/auth/signup": { "post": op("Create an organisation and its owner; signs in (MFA enrolment comes next).",
+            Some(body(&["org_name", "email", "password"])), ("201", obj())) },
+        "/auth/mfa/enrol": { "post": op("Start TOTP enrolment: a new secret, its otpauth URI and QR code (SVG).", None, ("200", obj())) },
+        "/auth/mfa/confirm": { "post": op("Confirm enrolment with a code; returns the 10 recovery codes once.",
+            Some(body(&["code"])), ("200", obj())) },
+        "/auth/recovery": { "post": op("Pass the second factor with a one-time recovery code.",
+            Some(body(&["code"])), ("200", obj())) },
+        "/auth/step-up": { "post": op("Re-check the second factor before a sensitive action (valid 5 minutes).",
+            Some(body(&["code"])), ("200", obj())) },
+        "/auth/password-reset/request": { "post": op("Ask for a reset link by email (always 202: no account enumeration).",
+            Some(body(&["email"])), ("202", obj())) },
+        "/auth/password-reset/confirm": { "post": op("Set a new password with a single-use reset token.",
+            Some(body(&["token", "password"])), ("204", obj())) },
+        "/auth/sessions": { "get": op("The signed-in person's live sessions.", None, ("200", json!({ "type": "array", "items": obj() }))) },
+        "/auth/sessions/{id}": { "delete": with_params(op("Revoke one of your sessions.", None, ("204", obj())), id_param()) },
+        "/tokens": {
+            "get": op("Your personal API tokens (never their values).", None, ("200", json!({ "type": "array", "items": obj() }))),
+            "post": op("Create a personal API token (shown once; use as Authorization: Bearer).", Some(body(&["name"])), ("201", obj())),
+        },
+        "/tokens/{id}": { "delete": with_params(op("Revoke a personal API token.", None, ("204", obj())), id_param()) },
+    })
+}
+
+/// Members, roles and invitations.
+pub fn people() -> Value {
+    json!({
+        "/users": { "get": op("Members of the organisation with their roles.", None, ("200", json!({ "type": "array", "items": obj() }))) },
+        "/users/{id}": {
+            "patch": with_params(op("Change a member's role (admin+, step-up; only an owner grants owner; never the last owner).", Some(body(&["role"])), ("200", obj())), id_param()),
+            "delete": with_params(op("Remove a member (never the last owner).", None, ("204", obj())), id_param()),
+        },
+        "/users/{id}/password-reset": { "post": with_params(op("Issue a password-reset link for a member (admin+).", None, ("201", obj())), id_param()) },
+        "/invitations": {
+            "get": op("Open invitations.", None, ("200", json!({ "type": "array", "items": obj() }))),
+            "post": op("Invite someone by email with a role; returns a copyable link (emailed when SMTP is configured).", Some(body(&["email", "role"])), ("201", obj())),
+        },
+        "/invitations/{id}": { "delete": with_params(op("Withdraw an invitation.", None, ("204", obj())), id_param()) },
+        "/invitations/accept": { "post": op("Accept an invitation (new or existing account).", Some(body(&["token"])), ("200", obj())) },
+    })
+}
+
+/// Organisation settings.
+pub fn settings() -> Value {
+    json!({
+        "/settings": {
+            "get": op("Retention, MFA policy and alert threshold.", None, ("200", obj())),
+            "patch": op("Change settings (admin+; the MFA policy needs a step-up).", Some(obj()), ("200", obj())),
+        },
+    })
+}
+
+/// Alert channels (email, Slack, Teams).
+pub fn alert_channels() -> Value {
+    json!({
+        "/alert-channels": {
+            "get": op("The organisation's alert channels (webhook URLs never returned).", None, ("200", json!({ "type": "array", "items": obj() }))),
+            "post": op("Add an email, Slack or Teams channel (admin+).", Some(obj()), ("201", obj())),
+        },
+        "/alert-channels/{id}": { "delete": with_params(op("Remove a channel (admin+).", None, ("204", obj())), id_param()) },
+        "/alert-channels/{id}/test": { "post": with_params(op("Queue a test alert on a channel (admin+).", None, ("202", obj())), id_param()) },
     })
 }
 

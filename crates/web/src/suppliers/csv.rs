@@ -4,7 +4,7 @@
 //!
 //! Headers are matched after normalisation (lowercase, only letters and
 //! digits kept), so `BANK_SORT_CODE`, `Bank Sort Code` and `*ContactName`
-//! find their aliases. The aliases per product are in [`Format::columns`];
+//! find their aliases. The aliases per product are in `Format::columns`;
 //! they follow the products' documented import/export layouts (Xero's
 //! contacts template, `QuickBooks` Online's vendor list, Sage 50's supplier
 //! record CSV and Sage Accounting's contacts file). Stock `QuickBooks` Online

@@ -182,15 +182,20 @@ fn routes_in(text: &str, prefix: &str) -> Vec<(String, String)> {
     out
 }
 
-/// The API routes in the source: the `let api = …;` block of `lib.rs` and
-/// every file under `src/routes/` (where API areas keep their routers).
+/// The API routes in the source: the `let throttled = …;` (credential
+/// routes behind the per-address limiter) and `let api = …;` blocks of
+/// `lib.rs`, and every file under `src/routes/` (where API areas keep their
+/// routers).
 fn api_routes() -> BTreeSet<(String, String)> {
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let lib = std::fs::read_to_string(src.join("lib.rs")).expect("lib.rs");
-    let start = lib.find("let api = ").expect("the api router in lib.rs");
-    let block = &lib[start..];
-    let block = &block[..block.find(";\n").expect("end of the api block")];
-    let mut found: BTreeSet<_> = routes_in(block, "").into_iter().collect();
+    let mut found = BTreeSet::new();
+    for name in ["let throttled = ", "let api = "] {
+        let start = lib.find(name).expect("the api routers in lib.rs");
+        let block = &lib[start..];
+        let block = &block[..block.find(";\n").expect("end of the router block")];
+        found.extend(routes_in(block, ""));
+    }
     let mut stack = vec![src.join("routes")];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).expect("routes dir") {

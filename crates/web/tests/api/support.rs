@@ -1,34 +1,15 @@
 //! Helpers for the page and audit tests: members with a role, form posts,
 //! and reading HTML.
 
-use crate::{PASSWORD, Seeded, TestApp};
+use crate::TestApp;
 use reqwest::StatusCode;
-use sentra_domain::{EmailAddress, OrgId, Role};
-use sentra_store::repo::{organisation, user};
-use sentra_web::password;
+use sentra_domain::{OrgId, Role};
 
-/// Adds a password-only member with `role` to `org` and signs them in.
+/// Adds a member with `role` to `org` (TOTP enrolled: owners and admins
+/// must be) and signs them in with password and code.
 pub(crate) async fn member(app: &TestApp, org: OrgId, email: &str, role: Role) -> String {
-    let hash = password::hash(PASSWORD).expect("hash");
-    let id = user::create(
-        app.db.app_pool(),
-        &EmailAddress::parse(email).expect("email"),
-        &hash,
-    )
-    .await
-    .expect("user");
-    let mut tx = app.tx(org).await;
-    organisation::add_member(&mut tx, id, role)
-        .await
-        .expect("member");
-    tx.commit().await.expect("commit");
-    app.sign_in(&Seeded {
-        user: id,
-        org,
-        email: email.to_owned(),
-        secret: None,
-    })
-    .await
+    let seeded = app.seed_member(org, email, role, true).await;
+    app.sign_in(&seeded).await
 }
 
 /// GETs a page and returns status and body.

@@ -8,6 +8,7 @@
 //! capped at [`JSON_BODY_LIMIT`], and every error answers in the one
 //! [`WebError`] JSON shape.
 
+pub mod actions;
 pub mod assets;
 pub mod auth;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod password;
 pub mod routes;
 pub mod session;
 pub mod suppliers;
+pub mod throttle;
 pub mod totp;
 
 pub use error::{ApiJson, WebError};
@@ -55,6 +57,8 @@ pub struct AppState {
     /// An argon2id hash of a random password, verified against for unknown
     /// addresses so their timing matches a real account's.
     pub dummy_hash: Arc<str>,
+    /// Per-address limit on the public contact form.
+    pub contact_throttle: Arc<throttle::Throttle>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -76,6 +80,10 @@ impl AppState {
             keys,
             secure_cookies,
             dummy_hash: dummy.into(),
+            contact_throttle: Arc::new(throttle::Throttle::new(
+                pages::public::CONTACT_PER_ADDRESS,
+                pages::public::CONTACT_WINDOW,
+            )),
         })
     }
 }
@@ -131,7 +139,15 @@ pub fn build_router(state: AppState) -> Router {
         .route("/cases", get(routes::cases::list))
         .route("/cases/{id}", get(routes::cases::get))
         .route("/cases/{id}/verifications", post(routes::cases::verify))
-        .route("/cases/{id}/resolve", post(routes::cases::resolve));
+        .route("/cases/{id}/resolve", post(routes::cases::resolve))
+        .route("/feedback", post(routes::feedback::create))
+        .route(
+            "/invoices/{id}/payment",
+            post(routes::invoices::set_payment),
+        )
+        .route("/audit", get(routes::audit::list))
+        .route("/audit/verify", get(routes::audit::verify))
+        .route("/audit/export.csv", get(routes::audit::export));
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
@@ -260,9 +276,14 @@ impl Application {
                 }
             }
         });
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        // Connect info gives handlers the peer address (public-form throttling).
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         purger.abort();
         self.pool.close().await;
         served

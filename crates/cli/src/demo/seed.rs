@@ -133,7 +133,7 @@ async fn suppliers(
         .with_context(|| format!("creating supplier {}", s.name))?;
         if let Some(phone) = &s.phone {
             let source = PHONE_SOURCES.get(i).copied().unwrap_or(PHONE_SOURCES[0]);
-            supplier::set_verified_phone(tx, id, phone, source, verified_by).await?;
+            supplier::provision_verified_phone(tx, id, phone, source, verified_by).await?;
         }
         for account in &s.accounts {
             bank_account::add(

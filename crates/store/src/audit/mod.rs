@@ -54,6 +54,7 @@
 
 mod canonical;
 mod checkpoint;
+mod search;
 mod verify;
 
 pub use canonical::{HASH_DOMAIN, canonical_json, chain_hash, format_at};
@@ -61,6 +62,7 @@ pub use checkpoint::{
     CheckpointHead, checkpoint, checkpoint_with_keyring, parse_checkpoint, public_key_for_seed,
     sign_note, verify_against_checkpoint, verify_note,
 };
+pub use search::{AuditFilter, Cursor, ListedEvent, actions, search, verify_tenant};
 pub use verify::{BreakKind, ChainBreak, VerifyReport, verify};
 
 use crate::{StoreError, TenantTx};

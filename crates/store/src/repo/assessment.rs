@@ -265,6 +265,12 @@ pub struct AssessedFilter {
     pub supplier: Option<String>,
     /// Only this message.
     pub message: Option<MessageId>,
+    /// Only messages received at or after this.
+    pub received_from: Option<OffsetDateTime>,
+    /// Only messages received before this.
+    pub received_to: Option<OffsetDateTime>,
+    /// Only verdicts at this level or above.
+    pub min_level: Option<RiskLevel>,
 }
 
 /// A message with its newest verdict and its case, if one was opened.
@@ -305,6 +311,16 @@ pub async fn list_assessed(
     filter: &AssessedFilter,
     limit: u32,
 ) -> Result<Vec<AssessedMessage>, StoreError> {
+    list_assessed_page(tx, filter, 0, limit).await
+}
+
+/// [`list_assessed`] skipping the first `offset` matches (pages of a list).
+pub async fn list_assessed_page(
+    tx: &mut TenantTx,
+    filter: &AssessedFilter,
+    offset: u32,
+    limit: u32,
+) -> Result<Vec<AssessedMessage>, StoreError> {
     let rows: Vec<AssessedRow> = sqlx::query_as(
         "select m.received_at, m.from_address, m.subject, c.id,
                 a.id, a.message_id, a.engine_version, a.category, a.risk_level, a.risk_score,
@@ -317,14 +333,27 @@ pub async fn list_assessed(
            and ($2::text is null or a.category = $2)
            and ($3::text is null or lower(a.extracted -> 'supplier' ->> 'name') = lower($3))
            and ($4::uuid is null or m.id = $4)
+           and ($6::timestamptz is null or m.received_at >= $6)
+           and ($7::timestamptz is null or m.received_at < $7)
+           and ($9::text[] is null or a.risk_level = any($9))
          order by m.received_at desc, m.id desc
-         limit $5",
+         limit $5 offset $8",
     )
     .bind(filter.level.map(RiskLevel::as_str))
     .bind(filter.category.map(Category::as_str))
     .bind(filter.supplier.as_deref())
     .bind(filter.message.map(|m| m.as_uuid()))
     .bind(i64::from(limit.min(1000)))
+    .bind(filter.received_from)
+    .bind(filter.received_to)
+    .bind(i64::from(offset))
+    .bind(filter.min_level.map(|min| {
+        RiskLevel::ALL
+            .into_iter()
+            .filter(|l| *l >= min)
+            .map(RiskLevel::as_str)
+            .collect::<Vec<_>>()
+    }))
     .fetch_all(tx.conn())
     .await?;
     rows.into_iter()

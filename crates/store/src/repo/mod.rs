@@ -12,15 +12,21 @@ pub mod alert;
 pub mod assessment;
 pub mod bank_account;
 pub mod case;
+pub mod contact;
+pub mod dashboard;
+pub mod feedback;
+pub mod invoice;
 pub mod mail_credential;
 pub mod mailbox;
 pub mod message;
 pub mod organisation;
+pub mod provenance;
 pub mod session;
 pub mod supplier;
 pub mod supplier_change;
 pub mod user;
 pub mod verification;
+pub mod worklist;
 
 use crate::StoreError;
 

@@ -253,10 +253,13 @@ pub async fn delete(tx: &mut TenantTx, id: SupplierId) -> Result<(), StoreError>
     super::affected(done.rows_affected(), "supplier")
 }
 
-/// Records the supplier's verified call-back number, where it came from
-/// (`source`: "phoned the number on the signed contract", …) and who
-/// verified it, now. Writes one `supplier.phone.verify` audit event.
-pub async fn set_verified_phone(
+/// Provisioning only (`sentra demo`'s seed, operator tooling): records the
+/// supplier's verified call-back number, where it came from (`source`:
+/// "phoned the number on the signed contract", …) and who verified it, now,
+/// without dual control. Writes one `supplier.phone.verify` audit event. Web
+/// routes never call this: people change the number through
+/// [`super::supplier_change`], which needs a second approver.
+pub async fn provision_verified_phone(
     tx: &mut TenantTx,
     id: SupplierId,
     phone: &str,

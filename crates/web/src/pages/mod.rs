@@ -33,10 +33,16 @@
 //!    data for an allowed role, no other organisation's data, 303 to
 //!    `/login` without a session, 403 page for a refused role.
 
+pub mod alerts;
+pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod error;
+pub mod evidence;
 pub mod home;
+pub mod messages;
 pub mod nav;
+pub mod public;
 
 use crate::session::{AnySession, CurrentUser, TenantSession};
 use crate::{AppState, WebError};
@@ -57,6 +63,11 @@ pub use error::PageError;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(auth::routes())
+        .merge(audit::routes())
+        .merge(messages::routes())
+        .merge(cases::routes())
+        .merge(alerts::routes())
+        .merge(public::routes())
         .merge(home::routes())
         .route("/assets/{file}", axum::routing::get(crate::assets::serve))
 }
@@ -241,6 +252,29 @@ pub fn safe_next(next: Option<&str>) -> &str {
             n
         }
         _ => "/",
+    }
+}
+
+/// `2026-03-01 09:30 UTC`: how pages show times.
+pub fn when(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    at.format(&format).unwrap_or_default()
+}
+
+/// A query string from `pairs`, skipping empty values (`?a=1&b=x`, or empty).
+pub fn query_string(pairs: &[(&str, Option<&str>)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            v.filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={}", urlencode(v)))
+        })
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
     }
 }
 

@@ -7,6 +7,7 @@
 //! Any member but a `viewer` may write. Approver-only resolution is not
 //! enforced yet.
 
+use crate::actions::{self, MAX_NOTE, MAX_PHONE, bounded};
 use crate::routes::messages::require_writer;
 use crate::routes::{parse_uuid, rfc3339};
 use crate::session::TenantSession;
@@ -14,17 +15,11 @@ use crate::{ApiJson, WebError};
 use axum::Json;
 use axum::extract::Path;
 use axum::http::StatusCode;
-use sentra_store::audit::{self, NewEvent};
 use sentra_store::ids::CaseId;
 use sentra_store::repo::case::{self, Case, CaseStatus};
 use sentra_store::repo::verification::{self, NewVerification, Outcome, Verification};
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-/// Longest number accepted (the column's limit).
-const MAX_PHONE: usize = 40;
-/// Longest note accepted (the column's limit).
-const MAX_NOTE: usize = 4000;
 
 fn case_json(c: &Case) -> Value {
     json!({
@@ -120,19 +115,6 @@ pub struct VerificationIn {
     pub note: Option<String>,
 }
 
-fn bounded(s: Option<String>, max: usize, what: &str) -> Result<Option<String>, WebError> {
-    let Some(s) = s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) else {
-        return Ok(None);
-    };
-    if s.chars().count() > max {
-        return Err(WebError::bad_request(
-            "invalid_body",
-            format!("{what} is longer than {max} characters"),
-        ));
-    }
-    Ok(Some(s))
-}
-
 /// `POST /api/v1/cases/{id}/verifications`: records who called whom and
 /// what they heard; an open case moves to `verifying`.
 pub async fn verify(
@@ -147,19 +129,7 @@ pub async fn verify(
         outcome: body.outcome.into(),
         notes: bounded(body.note, MAX_NOTE, "note")?,
     };
-    let recorded = verification::record(&mut session.tx, id, &new).await?;
-    audit::append(
-        &mut session.tx,
-        NewEvent::new("user", "case.verification")
-            .target("case", id.to_string())
-            .details(json!({
-                "verification_id": recorded.id.to_string(),
-                "outcome": new.outcome.as_str(),
-                "from": recorded.from.as_str(),
-                "to": recorded.to.as_str(),
-            })),
-    )
-    .await?;
+    let recorded = actions::record_verification(&mut session.tx, id, &new).await?;
     let c = case::get(&mut session.tx, id).await?;
     session.tx.commit().await?;
     let mut out = case_json(&c);
@@ -213,20 +183,7 @@ pub async fn resolve(
     require_writer(&session)?;
     let id = case_id(&id)?;
     let note = bounded(body.note, MAX_NOTE, "note")?;
-    let to = CaseStatus::from(body.resolution);
-    let before = case::get(&mut session.tx, id).await?;
-    case::set_status(&mut session.tx, id, to).await?;
-    audit::append(
-        &mut session.tx,
-        NewEvent::new("user", "case.resolve")
-            .target("case", id.to_string())
-            .details(json!({
-                "from": before.status.as_str(),
-                "to": to.as_str(),
-                "note": note,
-            })),
-    )
-    .await?;
+    actions::resolve_case(&mut session.tx, id, CaseStatus::from(body.resolution), note).await?;
     let c = case::get(&mut session.tx, id).await?;
     session.tx.commit().await?;
     Ok(Json(case_json(&c)))

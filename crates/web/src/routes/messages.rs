@@ -312,7 +312,7 @@ fn filter_from(q: ListQuery) -> Result<AssessedFilter, WebError> {
         level,
         category,
         supplier: q.supplier.filter(|s| !s.trim().is_empty()),
-        message: None,
+        ..AssessedFilter::default()
     })
 }
 

@@ -1,8 +1,11 @@
 //! The HTTP routes: health probes, the auth API and the tenant API.
 
+pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod feedback;
 pub mod health;
+pub mod invoices;
 pub mod messages;
 pub mod supplier_changes;
 pub mod supplier_import;
@@ -24,4 +27,28 @@ pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC)
         .format(&Rfc3339)
         .unwrap_or_default()
+}
+
+/// A filter date: RFC 3339, or `YYYY-MM-DD` meaning that day's start in
+/// UTC (or, with `end_of_day`, the next day's start, for an exclusive upper
+/// bound). Blank is `None`; anything else a 400.
+pub(crate) fn parse_when(
+    s: Option<&str>,
+    end_of_day: bool,
+) -> Result<Option<OffsetDateTime>, WebError> {
+    let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if let Ok(at) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok(Some(at));
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let day = time::Date::parse(s, &format)
+        .map_err(|_| WebError::bad_request("invalid_filter", "dates are YYYY-MM-DD"))?;
+    let day = if end_of_day {
+        day.next_day().unwrap_or(day)
+    } else {
+        day
+    };
+    Ok(Some(day.midnight().assume_utc()))
 }

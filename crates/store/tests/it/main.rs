@@ -6,6 +6,7 @@ mod catalog_lint;
 mod encryption;
 mod harness;
 mod keys;
+mod load_seed;
 mod policy_matrix;
 mod pool_reuse;
 mod privileged_surface;

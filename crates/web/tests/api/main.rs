@@ -7,6 +7,7 @@
 
 mod auth;
 mod cases;
+mod cross_tenant;
 mod headers;
 mod health;
 mod messages;
@@ -65,6 +66,9 @@ impl TestApp {
         tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
+        // reqwest is built without a default TLS provider (see the
+        // workspace Cargo.toml); building any client needs one installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

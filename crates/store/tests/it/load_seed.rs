@@ -45,7 +45,10 @@ async fn the_load_seed_fills_each_organisation_with_its_own_assessed_messages() 
     assert_eq!(count("select count(*) from organisation").await, 3);
     assert_eq!(count("select count(*) from message").await, 150);
     assert_eq!(count("select count(*) from assessment").await, 150);
-    assert_eq!(count("select count(*) from session where expires_at > now()").await, 3);
+    assert_eq!(
+        count("select count(*) from session where expires_at > now()").await,
+        3
+    );
     // A case exactly for the medium-or-worse verdicts, at the verdict's level.
     assert_eq!(
         count("select count(*) from assessment where risk_level in ('medium','high','critical')")
@@ -53,9 +56,11 @@ async fn the_load_seed_fills_each_organisation_with_its_own_assessed_messages() 
         count("select count(*) from fraud_case").await
     );
     assert_eq!(
-        count("select count(*) from fraud_case c join assessment a on a.id = c.assessment_id
-               where a.risk_level <> c.risk_level or a.org_id <> c.org_id")
-            .await,
+        count(
+            "select count(*) from fraud_case c join assessment a on a.id = c.assessment_id
+               where a.risk_level <> c.risk_level or a.org_id <> c.org_id"
+        )
+        .await,
         0
     );
 
@@ -68,7 +73,12 @@ async fn the_load_seed_fills_each_organisation_with_its_own_assessed_messages() 
     assert_eq!(seen.len(), 50);
     let subjects_of_others = seen
         .iter()
-        .filter(|m| !m.subject.as_deref().unwrap_or("").starts_with("Invoice INV-1-"))
+        .filter(|m| {
+            !m.subject
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("Invoice INV-1-")
+        })
         .count();
     assert_eq!(subjects_of_others, 0);
     tx.commit().await.expect("commit");

@@ -36,9 +36,10 @@ async fn the_load_seed_fills_each_organisation_with_its_own_assessed_messages() 
         .execute(db.superuser())
         .await
         .expect("seed");
+    let su = db.superuser();
     let count = |sql: &'static str| async move {
         sqlx::query_scalar::<_, i64>(sql)
-            .fetch_one(db.superuser())
+            .fetch_one(su)
             .await
             .expect("count")
     };

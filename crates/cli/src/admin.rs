@@ -13,7 +13,7 @@ use crate::keys_cmd::{KeyringArgs, load_keyring};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use sentra_domain::EmailAddress;
-use sentra_store::repo::{organisation, user};
+use sentra_store::repo::organisation;
 use sentra_store::{AppPool, crypto, keys};
 use sentra_web::{password, totp};
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
@@ -53,8 +53,8 @@ struct CreateOrgArgs {
     keyring: KeyringArgs,
 }
 
-/// Shortest and longest accepted passwords.
-const PASSWORD_LEN: std::ops::RangeInclusive<usize> = 12..=128;
+/// Shortest and longest accepted passwords (the web layer's policy).
+const PASSWORD_LEN: std::ops::RangeInclusive<usize> = password::PASSWORD_LEN;
 
 /// `sentra admin`.
 pub(crate) fn run(args: &AdminArgs) -> anyhow::Result<ExitCode> {
@@ -121,18 +121,23 @@ fn create_org(args: &CreateOrgArgs) -> anyhow::Result<ExitCode> {
         let pool = AppPool::connect(&args.database_url, 2)
             .await
             .context("connecting to the database")?;
-        let owner = user::create(&pool, &email, &hash)
-            .await
-            .context("creating the owner (is the address already registered?)")?;
+        let owner = sentra_domain::UserId::new();
         let ctx = keys::USER_TOTP.context(keys::GLOBAL_ORG, owner.as_uuid());
         let enc = crypto::encrypt(&keyring, &ctx, secret.as_slice())
             .context("encrypting the TOTP secret")?;
-        user::set_totp_secret(&pool, owner, &enc)
-            .await
-            .context("enrolling TOTP")?;
-        let org = organisation::create(&pool, &args.name, owner)
-            .await
-            .context("creating the organisation")?;
+        let org = organisation::sign_up(
+            &pool,
+            &organisation::SignUp {
+                org_name: &args.name,
+                owner,
+                email: &email,
+                password_hash: &hash,
+                totp_secret_enc: Some(&enc),
+                actor: "system:admin",
+            },
+        )
+        .await
+        .context("creating the organisation and owner (is the address already registered?)")?;
         pool.close().await;
         anyhow::Ok((org, owner))
     })?;

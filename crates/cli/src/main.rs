@@ -13,6 +13,7 @@ mod keys_cmd;
 mod migrate;
 mod scan;
 mod serve;
+mod worker_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -39,6 +40,8 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Run the web application.
     Serve(serve::ServeArgs),
+    /// Run background jobs (analysis, alerts) until stopped.
+    Worker(worker_cmd::WorkerArgs),
     /// Check the configuration (TOML file plus SENTRA_* environment).
     Config(config::check::ConfigArgs),
     /// Operator commands (create an organisation and its owner).
@@ -68,6 +71,10 @@ fn main() -> ExitCode {
             Err(_) => ExitCode::FAILURE,
         };
     }
+    // reqwest is built without a default TLS provider (see the root
+    // Cargo.toml): every HTTPS client in the process (alerts, mail, Graph)
+    // uses ring, the provider sqlx already links.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let pdf = match pdf_extractor() {
         Ok(pdf) => pdf,
@@ -80,8 +87,9 @@ fn main() -> ExitCode {
         Command::Dev(args) => dev::run(&args),
         Command::Migrate(args) => migrate::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Worker(args) => worker_cmd::run(&args, std::sync::Arc::new(pdf)),
         Command::Admin(args) => admin::run(&args),
-        Command::Config(args) => config::check::run(&args),
+        Command::Config(args) => Ok(config::check::run(&args)),
         Command::Audit(args) => audit_cmd::run(&args),
         Command::Keys(args) => keys_cmd::run(&args),
         Command::Scan(args) => scan::run(&args, &pdf),

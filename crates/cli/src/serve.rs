@@ -45,6 +45,25 @@ pub(crate) struct ServeArgs {
     /// Force `Secure` cookies and HSTS on or off (default: on unless loopback).
     #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
     secure_cookies: Option<bool>,
+    /// The public base URL, for links in invitation and reset mail.
+    #[arg(long, env = "SENTRA_BASE_URL", value_name = "URL")]
+    base_url: Option<String>,
+    /// SMTP relay for invitation and reset mail (`smtps://user:pass@host`);
+    /// without it invitations answer with a copyable link.
+    #[arg(
+        long,
+        env = "SENTRA_SMTP_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    smtp_url: Option<String>,
+    /// The `From` address of that mail.
+    #[arg(
+        long,
+        env = "SENTRA_SMTP_FROM",
+        default_value = "Sentra <no-reply@localhost>"
+    )]
+    smtp_from: String,
     #[command(flatten)]
     keyring: KeyringArgs,
 }
@@ -72,6 +91,28 @@ fn keyring(
     load_keyring(key_file)
 }
 
+/// Structured JSON logs on stderr, one object per line, with the request
+/// span's fields (`request_id`, `org_id`, `user_id`, method, path) on every
+/// event inside a request. `SENTRA_LOG_FORMAT=text` gives plain lines for
+/// development; `filter` is the configured log filter (default `info`).
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("SENTRA_LOG_FORMAT").is_ok_and(|f| f == "text") {
+        let _ = builder.try_init();
+    } else {
+        let _ = builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init();
+    }
+}
+
 /// `sentra serve`.
 pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(args.config.as_deref())?;
@@ -91,14 +132,14 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| config.database_url.as_ref().map(|u| u.value.clone()))
         .context("no database URL: set SENTRA_DATABASE_URL (or see `sentra config check`)")?;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&config.log_filter)
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    init_logging(&config.log_filter);
+    let mailer = match &args.smtp_url {
+        Some(url) => sentra_web::mail::Mailer::smtp(url, &args.smtp_from)?,
+        None => sentra_web::mail::Mailer::Disabled,
+    };
     let settings = sentra_web::Settings {
+        base_url: args.base_url.clone(),
+        mailer,
         listen,
         database_url,
         max_connections: args.max_connections.unwrap_or(config.max_connections),

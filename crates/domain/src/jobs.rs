@@ -80,6 +80,21 @@ impl JobPayload for SendDigest {
     }
 }
 
+/// Send a test message to a channel (an admin pressed "test").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SendTestAlert {
+    /// The channel (`alert_channel.id`).
+    pub channel_id: Uuid,
+}
+
+impl JobPayload for SendTestAlert {
+    const KIND: &'static str = "send_test_alert";
+    const MAX_ATTEMPTS: i32 = 2;
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("alert-test:{}", self.channel_id))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,7 +113,12 @@ mod tests {
         };
         let back: SendDigest = serde_json::from_value(serde_json::to_value(d).unwrap()).unwrap();
         assert_eq!(back, d);
-        let kinds = [AnalyseMessage::KIND, SendAlert::KIND, SendDigest::KIND];
+        let kinds = [
+            AnalyseMessage::KIND,
+            SendAlert::KIND,
+            SendDigest::KIND,
+            SendTestAlert::KIND,
+        ];
         assert_eq!(
             kinds.len(),
             kinds.iter().collect::<std::collections::HashSet<_>>().len()

@@ -10,6 +10,7 @@
 pub mod bank;
 mod email;
 mod error;
+pub mod graph_jobs;
 pub mod graph_notify;
 mod ids;
 pub mod jobs;

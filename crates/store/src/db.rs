@@ -77,6 +77,15 @@ impl AppPool {
         &self.pool
     }
 
+    /// Open connections, idle connections and the maximum, for metrics.
+    pub fn stats(&self) -> (u32, usize, u32) {
+        (
+            self.pool.size(),
+            self.pool.num_idle(),
+            self.pool.options().get_max_connections(),
+        )
+    }
+
     /// Whether the database answers (`select 1`), for readiness probes.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("select 1").execute(&self.pool).await?;

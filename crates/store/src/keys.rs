@@ -111,6 +111,9 @@ pub const ALERT_CHANNEL_TARGET: EncryptedColumn =
     column!("alert_channel", "target_enc", Scope::Tenant);
 /// A person's TOTP secret.
 pub const USER_TOTP: EncryptedColumn = column!("app_user", "totp_secret_enc", Scope::Global);
+/// A person's TOTP secret while enrolment waits for its first code.
+pub const USER_TOTP_PENDING: EncryptedColumn =
+    column!("app_user", "totp_pending_enc", Scope::Global);
 
 /// Every encrypted column, in the order [`rotate`] walks them.
 pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
@@ -120,6 +123,7 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     MESSAGE_RAW_MIME,
     ALERT_CHANNEL_TARGET,
     USER_TOTP,
+    USER_TOTP_PENDING,
 ];
 
 /// The largest batch [`rotate`] accepts: a batch is one transaction holding

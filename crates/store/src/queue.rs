@@ -398,7 +398,10 @@ pub async fn fail_after(
     )
     .bind(job.id.as_uuid())
     .bind(job.attempts)
-    .bind(delay.min(MAX_BACKOFF))
+    // Postgres intervals hold microseconds; sqlx refuses finer durations.
+    .bind(Duration::from_micros(
+        u64::try_from(delay.min(MAX_BACKOFF).as_micros()).unwrap_or(u64::MAX),
+    ))
     .bind(truncate_chars(error, MAX_ERROR_CHARS))
     .fetch_optional(tx.conn())
     .await?;

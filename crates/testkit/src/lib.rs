@@ -105,7 +105,9 @@ pub use config::{
     Decision, Fault, FaultKind, LifecycleEvent, LimitScope, Switches, ValidationMode,
 };
 pub use report::{NotificationRecord, Report, RequestRecord, SubscriptionView, Violation};
-pub use server::{DEFAULT_SEED, FakeGraph, MailboxInfo, NewMessage, Standard};
+pub use server::{
+    DEFAULT_SEED, FakeGraph, MailboxInfo, NewMessage, Standard, loopback_client_builder,
+};
 
 /// Misuse of the fake's Rust API (unknown names) or a failure to start it.
 #[derive(Debug, thiserror::Error)]

@@ -120,6 +120,22 @@ impl Drop for FakeGraph {
     }
 }
 
+/// A reqwest builder for plain-HTTP loopback traffic: no proxy, no
+/// redirects, and a rustls backend on ring with no roots (the workspace's
+/// reqwest has no default crypto provider; loopback needs no TLS).
+pub fn loopback_client_builder() -> Result<reqwest::ClientBuilder, FakeError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| FakeError::Client(e.to_string()))?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none()))
+}
+
 /// The default RNG seed.
 pub const DEFAULT_SEED: u64 = 0x5E47_2A00;
 
@@ -140,9 +156,7 @@ impl FakeGraph {
             .await
             .map_err(FakeError::Io)?;
         let local = listener.local_addr().map_err(FakeError::Io)?;
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
+        let client = loopback_client_builder()?
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| FakeError::Client(e.to_string()))?;

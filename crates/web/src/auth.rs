@@ -38,11 +38,14 @@ pub struct SignedIn {
     pub token: SessionToken,
     /// Whether MFA must be passed before the session is fully signed in.
     pub mfa_required: bool,
+    /// Whether the person has no authenticator but must enrol one before
+    /// working (owners, admins, or everyone when the organisation says so).
+    pub enrolment_required: bool,
 }
 
 /// Writes one audit event in `user`'s (oldest) organisation, in its own
 /// transaction; no organisation, no event.
-async fn audit_for(
+pub(crate) async fn audit_for(
     state: &AppState,
     user: UserId,
     action: &str,
@@ -123,13 +126,15 @@ pub async fn sign_in(
         session::delete(&state.pool, &old.storage_hash()).await?;
     }
     let mfa_required = found.user.mfa_enrolled;
+    let enrolment_required = !mfa_required && must_enrol(state, id).await?;
     let token = SessionToken::generate()?;
-    session::create(
+    session::create_with_agent(
         &state.pool,
         &token.storage_hash(),
         id,
         &session_data(!mfa_required),
         crate::session::IDLE_SECS,
+        user_agent(headers),
     )
     .await?;
     audit_for(
@@ -142,7 +147,108 @@ pub async fn sign_in(
     Ok(SignedIn {
         token,
         mfa_required,
+        enrolment_required,
     })
+}
+
+/// The request's `User-Agent`, for the session list.
+pub(crate) fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// Whether `user`, who has no authenticator, must enrol one before using
+/// their (oldest) organisation: owners and admins always, everyone when the
+/// organisation requires MFA.
+pub(crate) async fn must_enrol(state: &AppState, user: UserId) -> Result<bool, WebError> {
+    let Some((org, role)) = memberships(&state.pool, user).await?.into_iter().next() else {
+        return Ok(false);
+    };
+    if crate::session::role_requires_mfa(role) {
+        return Ok(true);
+    }
+    let mut tx = TenantTx::begin(&state.pool, org, Some(user)).await?;
+    let required = sentra_store::repo::settings::get(&mut tx)
+        .await?
+        .require_mfa;
+    tx.commit().await?;
+    Ok(required)
+}
+
+/// Checks a TOTP code for `id` with the replay guard and the lockout,
+/// auditing a failure as `failure_action`. `Ok(false)` is a refused code
+/// (already counted and audited).
+pub(crate) async fn check_totp(
+    state: &AppState,
+    id: UserId,
+    code: &str,
+    failure_action: &str,
+) -> Result<bool, WebError> {
+    let (secret_enc, failures, locked) = user::totp_state(&state.pool, id).await?;
+    let Some(secret_enc) = secret_enc else {
+        return Err(WebError::Client {
+            status: StatusCode::CONFLICT,
+            code: "mfa_not_enrolled",
+            message: "this account has no authenticator enrolled".to_owned(),
+        });
+    };
+    if locked || failures >= TOTP_HARD_CAP {
+        audit_for(
+            state,
+            id,
+            failure_action,
+            serde_json::json!({ "reason": "locked" }),
+        )
+        .await?;
+        return Ok(false);
+    }
+    let ctx = keys::USER_TOTP.context(keys::GLOBAL_ORG, id.as_uuid());
+    let secret = crypto::decrypt(&state.keys, &ctx, &secret_enc)
+        .map_err(|e| WebError::internal(format!("TOTP secret: {e}")))?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
+    let accepted = match totp::matching_step(&secret, code, totp::step_at(now)) {
+        Some(step) => user::accept_totp_step(&state.pool, id, step as i64).await?,
+        None => false,
+    };
+    if !accepted {
+        let count = user::record_failure(
+            &state.pool,
+            id,
+            user::Factor::Totp,
+            LOCK_THRESHOLD,
+            LOCK_SECS,
+        )
+        .await?;
+        audit_for(
+            state,
+            id,
+            failure_action,
+            serde_json::json!({ "reason": "code", "consecutive_failures": count }),
+        )
+        .await?;
+    }
+    Ok(accepted)
+}
+
+/// Gives the session a new id with MFA passed and `mfa_at` now, and
+/// returns the new cookie. 401 when the session is gone.
+pub(crate) async fn rotate_verified(
+    state: &AppState,
+    old: &SessionToken,
+) -> Result<HeaderValue, WebError> {
+    let token = SessionToken::generate()?;
+    if !session::rotate(
+        &state.pool,
+        &old.storage_hash(),
+        &token.storage_hash(),
+        &session_data_mfa(crate::session::unix_now()),
+    )
+    .await?
+    {
+        return Err(WebError::Unauthorized);
+    }
+    Ok(token.set_cookie(state.secure_cookies))
 }
 
 /// Checks a TOTP `code` for the session's user; on success rotates the

@@ -11,11 +11,17 @@
 pub mod actions;
 pub mod assets;
 pub mod auth;
+pub mod contact_throttle;
 pub mod error;
+pub mod mail;
+pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod pages;
 pub mod password;
+pub mod qr;
 pub mod routes;
+pub mod secret;
 pub mod session;
 pub mod suppliers;
 pub mod throttle;
@@ -26,7 +32,7 @@ pub use error::{ApiJson, WebError};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use sentra_store::AppPool;
 use sentra_store::crypto::Keyring;
 use std::future::Future;
@@ -57,8 +63,17 @@ pub struct AppState {
     /// An argon2id hash of a random password, verified against for unknown
     /// addresses so their timing matches a real account's.
     pub dummy_hash: Arc<str>,
+    /// Where invitation and password reset mail goes.
+    pub mailer: mail::Mailer,
+    /// The public base URL (`SENTRA_BASE_URL`) links are made with; without
+    /// it, links are relative paths.
+    pub base_url: Option<Arc<str>>,
+    /// The per-address throttle of the credential routes.
+    pub limiter: Arc<throttle::IpLimiter>,
     /// Per-address limit on the public contact form.
-    pub contact_throttle: Arc<throttle::Throttle>,
+    pub contact_throttle: Arc<contact_throttle::Throttle>,
+    /// Request counts and latencies for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -80,21 +95,105 @@ impl AppState {
             keys,
             secure_cookies,
             dummy_hash: dummy.into(),
-            contact_throttle: Arc::new(throttle::Throttle::new(
+            mailer: mail::Mailer::Disabled,
+            base_url: None,
+            limiter: Arc::new(throttle::IpLimiter::default_for_auth()),
+            contact_throttle: Arc::new(contact_throttle::Throttle::new(
                 pages::public::CONTACT_PER_ADDRESS,
                 pages::public::CONTACT_WINDOW,
             )),
+            metrics: Arc::new(metrics::Metrics::default()),
         })
+    }
+
+    /// Sends mail through `mailer`.
+    #[must_use]
+    pub fn with_mailer(mut self, mailer: mail::Mailer) -> Self {
+        self.mailer = mailer;
+        self
+    }
+
+    /// Makes links absolute under `base_url` (trailing `/` ignored).
+    #[must_use]
+    pub fn with_base_url(mut self, base_url: Option<String>) -> Self {
+        self.base_url = base_url.map(|b| b.trim_end_matches('/').into());
+        self
+    }
+
+    /// Replaces the per-address throttle.
+    #[must_use]
+    pub fn with_limiter(mut self, limiter: throttle::IpLimiter) -> Self {
+        self.limiter = Arc::new(limiter);
+        self
+    }
+
+    /// `path` under the base URL (or as is, without one).
+    pub fn link(&self, path: &str) -> String {
+        match &self.base_url {
+            Some(base) => format!("{base}{path}"),
+            None => path.to_owned(),
+        }
     }
 }
 
 /// The whole application: routes, then layers (innermost first).
 pub fn build_router(state: AppState) -> Router {
     let hsts = state.secure_cookies;
-    let api = Router::new()
+    // The routes that take a credential from someone not yet signed in (or
+    // re-verifying) are throttled per address on top of the per-account
+    // lockout.
+    let throttled = Router::new()
         .route("/auth/login", post(routes::auth::login))
         .route("/auth/mfa", post(routes::auth::mfa))
+        .route("/auth/recovery", post(routes::account::recovery))
+        .route("/auth/step-up", post(routes::account::step_up))
+        .route("/auth/signup", post(routes::account::signup))
+        .route("/auth/mfa/confirm", post(routes::account::confirm))
+        .route(
+            "/auth/password-reset/request",
+            post(routes::account::reset_request),
+        )
+        .route(
+            "/auth/password-reset/confirm",
+            post(routes::account::reset_confirm),
+        )
+        .route("/invitations/accept", post(routes::invitations::accept))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.limiter.clone(),
+            throttle::limit,
+        ));
+    let api = Router::new()
+        .merge(throttled)
         .route("/auth/logout", post(routes::auth::logout))
+        .route("/auth/mfa/enrol", post(routes::account::enrol))
+        .route("/auth/sessions", get(routes::account::sessions))
+        .route(
+            "/auth/sessions/{id}",
+            delete(routes::account::revoke_session),
+        )
+        .route(
+            "/tokens",
+            get(routes::tokens::list).post(routes::tokens::create),
+        )
+        .route("/tokens/{id}", delete(routes::tokens::revoke))
+        .route("/users", get(routes::users::list))
+        .route(
+            "/users/{id}",
+            axum::routing::patch(routes::users::patch).delete(routes::users::remove),
+        )
+        .route(
+            "/users/{id}/password-reset",
+            post(routes::users::reset_link),
+        )
+        .route(
+            "/invitations",
+            get(routes::invitations::list).post(routes::invitations::create),
+        )
+        .route("/invitations/{id}", delete(routes::invitations::delete))
+        .route(
+            "/settings",
+            get(routes::settings::get).patch(routes::settings::patch),
+        )
         .route(
             "/suppliers",
             get(routes::suppliers::list).post(routes::suppliers::create),
@@ -140,6 +239,18 @@ pub fn build_router(state: AppState) -> Router {
         .route("/cases/{id}", get(routes::cases::get))
         .route("/cases/{id}/verifications", post(routes::cases::verify))
         .route("/cases/{id}/resolve", post(routes::cases::resolve))
+        .route(
+            "/alert-channels",
+            get(routes::alert_channels::list).post(routes::alert_channels::create),
+        )
+        .route(
+            "/alert-channels/{id}",
+            axum::routing::delete(routes::alert_channels::delete),
+        )
+        .route(
+            "/alert-channels/{id}/test",
+            post(routes::alert_channels::test),
+        )
         .route("/feedback", post(routes::feedback::create))
         .route(
             "/invoices/{id}/payment",
@@ -147,16 +258,38 @@ pub fn build_router(state: AppState) -> Router {
         )
         .route("/audit", get(routes::audit::list))
         .route("/audit/verify", get(routes::audit::verify))
-        .route("/audit/export.csv", get(routes::audit::export));
+        .route("/audit/export.csv", get(routes::audit::export))
+        .route("/openapi.json", get(openapi::serve));
+    // Microsoft's webhook calls are cross-origin by nature: they are merged
+    // in after the origin check and authenticate by path token and
+    // clientState instead (routes::graph_webhook).
+    let graph_webhooks = Router::new()
+        .route(
+            "/graph/notify/{org}/{mailbox}/{token}",
+            post(routes::graph_webhook::notify).get(routes::graph_webhook::validate_get),
+        )
+        .route(
+            "/graph/lifecycle/{org}/{mailbox}/{token}",
+            post(routes::graph_webhook::lifecycle).get(routes::graph_webhook::validate_get),
+        )
+        .layer(DefaultBodyLimit::max(
+            routes::graph_webhook::WEBHOOK_BODY_LIMIT,
+        ));
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
+        .route("/metrics", get(metrics::serve))
         .nest("/api/v1", api)
         .merge(pages::routes())
         .fallback(not_found)
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn(middleware::origin_check))
+        .merge(graph_webhooks)
+        .with_state(state)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
@@ -166,8 +299,27 @@ pub fn build_router(state: AppState) -> Router {
             middleware::security_headers,
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The span every request runs in: method, path, the request id (set by
+/// `SetRequestIdLayer`, outside this layer) and, once a session resolves
+/// them, `org_id` and `user_id` (recorded by the session extractors).
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        request_id = %request_id,
+        org_id = tracing::field::Empty,
+        user_id = tracing::field::Empty,
+    )
 }
 
 /// 404: JSON under `/api/`, an HTML page elsewhere.
@@ -193,6 +345,10 @@ pub struct Settings {
     pub keys: Arc<Keyring>,
     /// Whether clients reach the service over https (see [`AppState`]).
     pub secure_cookies: bool,
+    /// The public base URL for links in mail (`SENTRA_BASE_URL`).
+    pub base_url: Option<String>,
+    /// Where invitation and reset mail goes (`SENTRA_SMTP_URL`).
+    pub mailer: mail::Mailer,
 }
 
 /// Why the application could not start.
@@ -228,7 +384,9 @@ impl Application {
     /// Connects the pool and binds the listener.
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let pool = AppPool::connect(&settings.database_url, settings.max_connections).await?;
-        let state = AppState::new(pool, settings.keys, settings.secure_cookies)?;
+        let state = AppState::new(pool, settings.keys, settings.secure_cookies)?
+            .with_base_url(settings.base_url)
+            .with_mailer(settings.mailer);
         Self::with_state(settings.listen, state).await
     }
 

@@ -13,10 +13,10 @@
 use crate::{AppState, WebError};
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
-use axum::http::header::{COOKIE, HeaderValue};
+use axum::http::header::{AUTHORIZATION, COOKIE, HeaderValue};
 use axum::http::request::Parts;
 use sentra_domain::{OrgId, Role, UserId};
-use sentra_store::repo::{session, user};
+use sentra_store::repo::{api_token, session, settings, user};
 use sentra_store::{TenantTx, memberships};
 use sha2::{Digest, Sha256};
 
@@ -90,19 +90,25 @@ pub fn token_from(headers: &HeaderMap, secure: bool) -> Option<SessionToken> {
         .map(|(_, v)| SessionToken(v.to_owned()))
 }
 
-/// What the session row's `data` holds.
+/// How long a verification counts for step-up (see [`CurrentUser::require_step_up`]).
+pub const STEP_UP_SECS: i64 = 5 * 60;
+
+/// Unix seconds now.
+pub(crate) fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// What the session row's `data` holds at sign-in: whether every factor
+/// the account has was passed (no `mfa_at` yet).
 pub fn session_data(mfa_verified: bool) -> serde_json::Value {
     serde_json::json!({ "mfa_verified": mfa_verified })
 }
 
-/// The session data after a successful TOTP (or recovery-code) check at
-/// unix second `at`: `mfa_at` is what step-up checks read.
+/// The session data after a successful TOTP, recovery-code or step-up
+/// check at unix second `at`: `mfa_at` is what step-up checks read.
 pub fn session_data_mfa(at: i64) -> serde_json::Value {
     serde_json::json!({ "mfa_verified": true, "mfa_at": at })
 }
-
-/// How recent a second-factor check must be for a sensitive action.
-pub const STEP_UP_SECS: i64 = 5 * 60;
 
 /// A request's live session, MFA or not (for the MFA step and logout).
 #[derive(Debug, Clone)]
@@ -113,62 +119,135 @@ pub struct AnySession {
     pub user: UserId,
     /// Whether MFA has been passed in this session.
     pub mfa_verified: bool,
-    /// Unix seconds of the last second-factor check in this session.
+    /// The last verification time (unix seconds), for step-up.
     pub mfa_at: Option<i64>,
+    /// The stable handle of this session (the session list's id).
+    pub public_id: uuid::Uuid,
 }
 
-impl FromRequestParts<AppState> for AnySession {
-    type Rejection = WebError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
-        let token =
-            token_from(&parts.headers, state.secure_cookies).ok_or(WebError::Unauthorized)?;
-        let found = session::touch(&state.pool, &token.storage_hash(), IDLE_SECS, ABSOLUTE_SECS)
-            .await?
-            .ok_or(WebError::Unauthorized)?;
+impl AnySession {
+    /// The session the request's cookie names, if it is live.
+    pub async fn from_headers(
+        headers: &HeaderMap,
+        state: &AppState,
+    ) -> Result<Option<Self>, WebError> {
+        let Some(token) = token_from(headers, state.secure_cookies) else {
+            return Ok(None);
+        };
+        let Some(found) =
+            session::touch(&state.pool, &token.storage_hash(), IDLE_SECS, ABSOLUTE_SECS).await?
+        else {
+            return Ok(None);
+        };
         let mfa_verified = found
             .data
             .get("mfa_verified")
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(false);
         let mfa_at = found.data.get("mfa_at").and_then(serde_json::Value::as_i64);
-        Ok(Self {
+        Ok(Some(Self {
             token,
             user: found.user_id,
             mfa_verified,
             mfa_at,
-        })
+            public_id: found.public_id,
+        }))
     }
 }
 
+impl FromRequestParts<AppState> for AnySession {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        Self::from_headers(&parts.headers, state)
+            .await?
+            .ok_or(WebError::Unauthorized)
+    }
+}
+
+/// How the request authenticated.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A browser session cookie.
+    Session(AnySession),
+    /// A personal API token, bound to one organisation.
+    Token {
+        /// The token's id.
+        id: uuid::Uuid,
+        /// The organisation the token belongs to.
+        org: OrgId,
+    },
+}
+
 /// A fully authenticated person: a live session that has passed MFA when the
-/// user has TOTP enrolled.
+/// user has TOTP enrolled, or a live personal API token
+/// (`Authorization: Bearer`).
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     /// The user.
     pub user: UserId,
-    /// Unix seconds of the last second-factor check in this session.
+    /// Whether the account has an authenticator enrolled.
+    pub mfa_enrolled: bool,
+    /// The last verification time of the session (unix seconds); never set
+    /// for API tokens, so sensitive actions always need a session.
     pub mfa_at: Option<i64>,
+    /// How the request authenticated.
+    pub credential: Credential,
 }
 
 impl CurrentUser {
-    /// Refuses with 403 `step_up_required` unless the second factor was
-    /// checked within [`STEP_UP_SECS`] (sensitive actions: exports, role
-    /// changes, bank-detail approval, mailbox disconnect).
+    /// Refuses (403 `step_up_required`) unless this session verified a
+    /// second factor (or, without one enrolled, the password) within the
+    /// last [`STEP_UP_SECS`]. Sensitive actions call this first: role
+    /// changes, bank-detail approval, exports, mailbox disconnect, the MFA
+    /// policy. API tokens never pass: those actions need a person present.
     pub fn require_step_up(&self) -> Result<(), WebError> {
         require_step_up(self.mfa_at)
     }
+
+    /// The session behind the request, or 403 `session_required` for API
+    /// tokens (which may not mint tokens or manage sessions).
+    pub fn session(&self) -> Result<&AnySession, WebError> {
+        match &self.credential {
+            Credential::Session(s) => Ok(s),
+            Credential::Token { .. } => Err(WebError::Client {
+                status: axum::http::StatusCode::FORBIDDEN,
+                code: "session_required",
+                message: "this needs a signed-in session, not an API token".to_owned(),
+            }),
+        }
+    }
+
+    async fn from_bearer(state: &AppState, value: &str) -> Result<Self, WebError> {
+        let parsed = crate::secret::OrgToken::parse(crate::secret::API_TOKEN_PREFIX, value)
+            .ok_or(WebError::Unauthorized)?;
+        let mut tx = TenantTx::begin(&state.pool, parsed.org, None).await?;
+        let found = api_token::authenticate(&mut tx, &parsed.storage_hash()).await?;
+        tx.commit().await?;
+        let (id, user_id) = found.ok_or(WebError::Unauthorized)?;
+        let (secret, _, _) = user::totp_state(&state.pool, user_id).await?;
+        Ok(Self {
+            user: user_id,
+            mfa_enrolled: secret.is_some(),
+            mfa_at: None,
+            credential: Credential::Token {
+                id,
+                org: parsed.org,
+            },
+        })
+    }
 }
 
-/// The step-up rule on a session's `mfa_at`.
+/// [`CurrentUser::require_step_up`] for a bare timestamp.
 pub fn require_step_up(mfa_at: Option<i64>) -> Result<(), WebError> {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     match mfa_at {
-        Some(at) if now - at <= STEP_UP_SECS && at <= now + 60 => Ok(()),
+        Some(at) if unix_now().saturating_sub(at) <= STEP_UP_SECS && at <= unix_now() + 60 => {
+            Ok(())
+        }
         _ => Err(WebError::Client {
             status: axum::http::StatusCode::FORBIDDEN,
             code: "step_up_required",
-            message: "confirm your authenticator code again to do this".to_owned(),
+            message: "confirm it is you (POST /api/v1/auth/step-up) and try again".to_owned(),
         }),
     }
 }
@@ -177,32 +256,44 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        if let Some(auth) = parts.headers.get(AUTHORIZATION) {
+            let value = auth.to_str().map_err(|_| WebError::Unauthorized)?;
+            let token = value
+                .strip_prefix("Bearer ")
+                .ok_or(WebError::Unauthorized)?;
+            return Self::from_bearer(state, token.trim()).await;
+        }
         let any = AnySession::from_request_parts(parts, state).await?;
-        if !any.mfa_verified {
-            // Enrolment can happen after login; look at the account, not the session.
-            let (secret, _, _) = user::totp_state(&state.pool, any.user).await?;
-            if secret.is_some() {
-                return Err(WebError::Unauthorized);
-            }
+        // Enrolment can happen after login; look at the account, not the session.
+        let (secret, _, _) = user::totp_state(&state.pool, any.user).await?;
+        if !any.mfa_verified && secret.is_some() {
+            return Err(WebError::Unauthorized);
         }
         Ok(Self {
             user: any.user,
+            mfa_enrolled: secret.is_some(),
             mfa_at: any.mfa_at,
+            credential: Credential::Session(any),
         })
     }
 }
 
 /// An authenticated person acting in their organisation, with the open
-/// tenant transaction. The organisation is the user's oldest membership.
+/// tenant transaction. The organisation is the API token's, or for a
+/// session the user's oldest membership.
+///
+/// Opening one enforces the MFA policy: owners and admins always, and
+/// everyone when the organisation's `require_mfa` is on, must have an
+/// authenticator enrolled (403 `mfa_enrolment_required` until they do).
 #[derive(Debug)]
 pub struct TenantSession {
     /// The user.
     pub user: UserId,
     /// Their organisation.
     pub org: OrgId,
-    /// Their role there.
+    /// Their role there (read now, so a token follows role changes).
     pub role: Role,
-    /// Unix seconds of the last second-factor check (for step-up).
+    /// The last verification time, for [`TenantSession::require_step_up`].
     pub mfa_at: Option<i64>,
     /// The transaction bound to `org`; commit it to keep writes.
     pub tx: TenantTx,
@@ -217,22 +308,46 @@ impl FromRequestParts<AppState> for TenantSession {
     }
 }
 
+/// Whether `role` must have an authenticator whatever the organisation says.
+pub fn role_requires_mfa(role: Role) -> bool {
+    matches!(role, Role::Owner | Role::Admin)
+}
+
 impl TenantSession {
     /// Resolves the user's organisation and opens a transaction for it.
     /// Handlers that must not hold a transaction while they do slow work
     /// (reading a large upload, running the engine) extract [`CurrentUser`]
     /// and call this themselves, once per transaction they need.
     pub async fn open(state: &AppState, current: &CurrentUser) -> Result<Self, WebError> {
-        let (org, role) = memberships(&state.pool, current.user)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(WebError::Client {
+        let no_org = || WebError::Client {
+            status: axum::http::StatusCode::FORBIDDEN,
+            code: "no_organisation",
+            message: "this account belongs to no organisation".to_owned(),
+        };
+        let all = memberships(&state.pool, current.user).await?;
+        let (org, role) = match &current.credential {
+            // A token works only while its owner is still a member, with
+            // the role they have now.
+            Credential::Token { org, .. } => all
+                .into_iter()
+                .find(|(o, _)| o == org)
+                .ok_or(WebError::Unauthorized)?,
+            Credential::Session(_) => all.into_iter().next().ok_or_else(no_org)?,
+        };
+        let mut tx = TenantTx::begin(&state.pool, org, Some(current.user)).await?;
+        if !current.mfa_enrolled
+            && (role_requires_mfa(role) || settings::get(&mut tx).await?.require_mfa)
+        {
+            return Err(WebError::Client {
                 status: axum::http::StatusCode::FORBIDDEN,
-                code: "no_organisation",
-                message: "this account belongs to no organisation".to_owned(),
-            })?;
-        let tx = TenantTx::begin(&state.pool, org, Some(current.user)).await?;
+                code: "mfa_enrolment_required",
+                message: "set up an authenticator app first (POST /api/v1/auth/mfa/enrol)"
+                    .to_owned(),
+            });
+        }
+        let span = tracing::Span::current();
+        span.record("org_id", tracing::field::display(org));
+        span.record("user_id", tracing::field::display(current.user));
         Ok(Self {
             user: current.user,
             org,
@@ -241,6 +356,29 @@ impl TenantSession {
             tx,
         })
     }
+
+    /// See [`CurrentUser::require_step_up`].
+    pub fn require_step_up(&self) -> Result<(), WebError> {
+        require_step_up(self.mfa_at)
+    }
+
+    /// Refuses (403 `forbidden`) unless the role is at least `min`
+    /// (owner > admin > approver > clerk > viewer).
+    pub fn require_role(&self, min: Role) -> Result<(), WebError> {
+        if role_rank(self.role) <= role_rank(min) {
+            Ok(())
+        } else {
+            Err(WebError::forbidden())
+        }
+    }
+}
+
+/// 0 for the most powerful role.
+pub fn role_rank(role: Role) -> usize {
+    Role::ALL
+        .iter()
+        .position(|r| *r == role)
+        .unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]

@@ -1,60 +1,162 @@
-//! A small in-memory fixed-window rate limiter keyed by client address, for
-//! public forms. Per process: enough to stop one client hammering a form;
-//! a global database count backs it up (see `pages::public`).
+//! Per-address (client IP) throttling of the credential routes: sign-in,
+//! MFA, recovery codes, step-up, sign-up, password reset and invitation
+//! acceptance. A token bucket per address, in memory.
+//!
+//! In memory is enough because it is the second line: the per-account
+//! lockout (10 failures per 5 minutes, persisted in Postgres) is what bounds
+//! guessing against one account whatever the number of instances. This
+//! bucket only slows one address spraying many accounts; with N instances
+//! behind a balancer an address gets at most N buckets, which still bounds
+//! it. IPv6 addresses are bucketed by their /64, since one host commonly
+//! holds a whole /64. The map is bounded ([`MAX_KEYS`]): when full, buckets
+//! that have refilled are dropped, and if none has, the oldest half goes.
+//!
+//! The address is the TCP peer. Behind a reverse proxy every client shares
+//! the proxy's address, so the proxy must throttle itself (or this layer be
+//! given a trusted-hop extractor, not yet done: `X-Forwarded-For` is
+//! client-controlled and never trusted here).
 
+use crate::WebError;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
-/// Allows `limit` hits per `window` per address.
+/// The most addresses tracked at once.
+pub const MAX_KEYS: usize = 10_000;
+
+/// A token bucket per address.
 #[derive(Debug)]
-pub struct Throttle {
-    limit: u32,
-    window: Duration,
-    hits: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+pub struct IpLimiter {
+    burst: f64,
+    per_sec: f64,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
 }
 
-impl Throttle {
-    /// A limiter of `limit` per `window`.
-    pub fn new(limit: u32, window: Duration) -> Self {
+impl IpLimiter {
+    /// `burst` requests at once, refilling at `per_sec`.
+    pub fn new(burst: u32, per_sec: f64) -> Self {
         Self {
-            limit,
-            window,
-            hits: Mutex::new(HashMap::new()),
+            burst: f64::from(burst.max(1)),
+            per_sec: per_sec.max(0.0),
+            buckets: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Counts a hit from `ip`; `false` when over the limit.
-    pub fn allow(&self, ip: IpAddr) -> bool {
-        let now = Instant::now();
-        let Ok(mut hits) = self.hits.lock() else {
-            return false;
-        };
-        // Forget expired windows so the map stays small.
-        if hits.len() > 10_000 {
-            hits.retain(|_, (start, _)| now.duration_since(*start) < self.window);
-        }
-        let entry = hits.entry(ip).or_insert((now, 0));
-        if now.duration_since(entry.0) >= self.window {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        entry.1 <= self.limit
+    /// The default: 30 at once, then one every two seconds.
+    pub fn default_for_auth() -> Self {
+        Self::new(30, 0.5)
     }
+
+    /// Takes one token for `ip`; `false` when its bucket is empty.
+    pub fn allow(&self, ip: IpAddr) -> bool {
+        self.allow_at(key(ip), Instant::now())
+    }
+
+    fn allow_at(&self, ip: IpAddr, now: Instant) -> bool {
+        let Ok(mut map) = self.buckets.lock() else {
+            return true;
+        };
+        if map.len() >= MAX_KEYS && !map.contains_key(&ip) {
+            let (burst, rate) = (self.burst, self.per_sec);
+            map.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
+            });
+            if map.len() >= MAX_KEYS {
+                let mut ages: Vec<Instant> = map.values().map(|(_, at)| *at).collect();
+                ages.sort_unstable();
+                if let Some(cut) = ages.get(ages.len() / 2).copied() {
+                    map.retain(|_, (_, at)| *at > cut);
+                }
+            }
+        }
+        let entry = map.entry(ip).or_insert((self.burst, now));
+        let refilled =
+            (entry.0 + now.duration_since(entry.1).as_secs_f64() * self.per_sec).min(self.burst);
+        if refilled >= 1.0 {
+            *entry = (refilled - 1.0, now);
+            true
+        } else {
+            *entry = (refilled, now);
+            false
+        }
+    }
+
+    /// How many addresses are tracked.
+    pub fn tracked(&self) -> usize {
+        self.buckets.lock().map_or(0, |m| m.len())
+    }
+}
+
+fn key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                IpAddr::V4(v4)
+            } else {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        }
+    }
+}
+
+/// Middleware: 429 `too_many_requests` when the peer's bucket is empty.
+/// Requests without a known peer (in-process tests) pass.
+pub async fn limit(State(limiter): State<Arc<IpLimiter>>, req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = peer
+        && !limiter.allow(ip)
+    {
+        tracing::warn!(path = %req.uri().path(), "throttled by address");
+        return WebError::Client {
+            status: axum::http::StatusCode::TOO_MANY_REQUESTS,
+            code: "too_many_requests",
+            message: "too many attempts from this address; wait a minute".to_owned(),
+        }
+        .into_response();
+    }
+    next.run(req).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
-    fn the_limit_applies_per_address() {
-        let t = Throttle::new(2, Duration::from_secs(600));
-        let a: IpAddr = [127, 0, 0, 1].into();
-        let b: IpAddr = [127, 0, 0, 2].into();
-        assert!(t.allow(a) && t.allow(a));
-        assert!(!t.allow(a));
-        assert!(t.allow(b));
+    fn a_bucket_empties_and_refills() {
+        let l = IpLimiter::new(3, 1.0);
+        let ip: IpAddr = [192, 0, 2, 1].into();
+        let t0 = Instant::now();
+        assert!((0..3).all(|_| l.allow_at(ip, t0)));
+        assert!(!l.allow_at(ip, t0));
+        assert!(l.allow_at(ip, t0 + Duration::from_millis(1100)));
+        assert!(
+            l.allow_at([192, 0, 2, 2].into(), t0),
+            "other addresses unaffected"
+        );
+    }
+
+    #[test]
+    fn ipv6_is_bucketed_by_its_64_and_the_map_stays_bounded() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap_or(IpAddr::from([0u8; 4]));
+        let b: IpAddr = "2001:db8:1:2:ffff::9"
+            .parse()
+            .unwrap_or(IpAddr::from([0u8; 4]));
+        assert_eq!(key(a), key(b));
+        let l = IpLimiter::new(1, 0.0);
+        let t0 = Instant::now();
+        for i in 0..(MAX_KEYS as u32 + 50) {
+            l.allow_at(IpAddr::from(i.to_be_bytes()), t0);
+        }
+        assert!(l.tracked() <= MAX_KEYS);
     }
 }

@@ -20,18 +20,18 @@ pub(crate) struct ConfigArgs {
 enum ConfigCommand {
     /// Validate the configuration (file and environment) and say what is missing or wrong.
     Check {
-        /// The TOML file (default: $SENTRA_CONFIG, else none).
+        /// The TOML file (default: `$SENTRA_CONFIG`, else none).
         #[arg(long, value_name = "PATH")]
         config: Option<PathBuf>,
     },
 }
 
 /// `sentra config`.
-pub(crate) fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &ConfigArgs) -> ExitCode {
     match &args.command {
         ConfigCommand::Check { config } => {
             let mut out = std::io::stdout().lock();
-            Ok(check(config.as_deref(), &ProcessEnv, &mut out))
+            check(config.as_deref(), &ProcessEnv, &mut out)
         }
     }
 }

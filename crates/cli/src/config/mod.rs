@@ -342,14 +342,13 @@ fn parse_listen(
     source: Source,
     problems: &mut Vec<String>,
 ) -> Option<Sourced<SocketAddr>> {
-    match v.trim().parse::<SocketAddr>() {
-        Ok(value) => Some(Sourced { value, source }),
-        Err(_) => {
-            problems.push(format!(
-                "{name}={v:?} is not an address and port (like 127.0.0.1:8080 or [::1]:8080)"
-            ));
-            None
-        }
+    if let Ok(value) = v.trim().parse::<SocketAddr>() {
+        Some(Sourced { value, source })
+    } else {
+        problems.push(format!(
+            "{name}={v:?} is not an address and port (like 127.0.0.1:8080 or [::1]:8080)"
+        ));
+        None
     }
 }
 

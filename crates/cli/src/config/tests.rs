@@ -26,7 +26,7 @@ fn file(text: &str) -> tempfile::NamedTempFile {
 fn checked(text: Option<&str>, e: &FakeEnv) -> (bool, String) {
     let f = text.map(file);
     let mut out = Vec::new();
-    let code = check(f.as_ref().map(|f| f.path()), e, &mut out);
+    let code = check(f.as_ref().map(tempfile::NamedTempFile::path), e, &mut out);
     (code == ExitCode::SUCCESS, String::from_utf8(out).unwrap())
 }
 

@@ -203,6 +203,8 @@ async fn serve(
         max_connections: 10,
         keys: keyring.clone(),
         secure_cookies: false,
+        base_url: None,
+        mailer: sentra_web::mail::Mailer::Disabled,
     };
     let app = sentra_web::Application::build(settings)
         .await
@@ -253,7 +255,7 @@ async fn serve(
         () = stopped(stop.clone()) => Ok(()),
     };
     if let Err(e) = ready {
-        let _ = server.abort();
+        server.abort();
         return Err(e);
     }
     let at = tokio::time::Instant::from_std(started + Duration::from_secs(args.live_after));
@@ -315,6 +317,9 @@ async fn live(base: String, sink: mail::MailboxIngest, at: tokio::time::Instant)
 /// The URL and the logins.
 fn banner(base: &str, saved: &state::DemoState, live_after: u64) {
     say(&format!("  web app:   {base}/"));
+    say(&format!(
+        "  API:       {base}/api/v1/cases (sign in first: POST {base}/api/v1/auth/login)"
+    ));
     say("  sign in (throw-away demo logins):");
     for l in &saved.logins {
         match &l.totp_secret {

@@ -19,6 +19,7 @@
 
 use anyhow::{Context as _, bail};
 use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -63,7 +64,7 @@ pub(crate) fn find_bin_dir() -> Option<PathBuf> {
             Some((v, e.path().join("bin")))
         })
         .collect();
-    versions.sort_by(|a, b| b.0.cmp(&a.0));
+    versions.sort_by_key(|v| std::cmp::Reverse(v.0));
     candidates.extend(versions.into_iter().map(|(_, p)| p));
     candidates.into_iter().find(|d| has_all(d))
 }
@@ -153,7 +154,7 @@ fn encode_query(s: &str) -> String {
         if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out
@@ -168,11 +169,20 @@ pub(crate) fn cluster_home(demo_dir: &Path) -> anyhow::Result<(PathBuf, Option<R
     if can_enter(user, demo_dir) {
         return Ok((demo_dir.join("postgres"), run_as, false));
     }
-    use std::hash::{Hash as _, Hasher as _};
-    let mut h = std::hash::DefaultHasher::new();
-    demo_dir.hash(&mut h);
-    let home = PathBuf::from(format!("/var/tmp/sentra-demo-{:016x}", h.finish()));
+    let home = PathBuf::from(format!("/var/tmp/sentra-demo-{:016x}", fnv1a(demo_dir)));
     Ok((home, run_as, true))
+}
+
+/// FNV-1a of the path's bytes: a stable name for the relocated cluster
+/// (std's hasher may change between Rust releases).
+fn fnv1a(path: &Path) -> u64 {
+    use std::os::unix::ffi::OsStrExt as _;
+    path.as_os_str()
+        .as_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        })
 }
 
 /// Whether `user` can traverse every folder down to `dir`.

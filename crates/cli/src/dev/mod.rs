@@ -2,8 +2,10 @@
 
 mod bench;
 mod corpus;
+mod fake_graph;
 
 use clap::{Args, Subcommand};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -37,6 +39,19 @@ enum DevCommand {
         #[arg(long)]
         suppliers: Option<PathBuf>,
     },
+    /// Run the fake Microsoft Graph server (login and Graph bases, `/_fake`
+    /// admin API) on a loopback address until Ctrl-C. See `docs/FAKE_GRAPH.md`.
+    FakeGraph {
+        /// Loopback address to bind; port 0 picks a free one (printed).
+        #[arg(long, default_value = "127.0.0.1:8089")]
+        listen: SocketAddr,
+        /// Random seed for ids, tokens and deliberate duplicates.
+        #[arg(long, default_value_t = sentra_testkit::DEFAULT_SEED)]
+        seed: u64,
+        /// Seed the standard tenant: one app, a monitored and an unmonitored mailbox.
+        #[arg(long)]
+        seed_standard: bool,
+    },
 }
 
 /// `sentra dev`.
@@ -51,5 +66,10 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<ExitCode> {
             bench::run(path, suppliers.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
+        DevCommand::FakeGraph {
+            listen,
+            seed,
+            seed_standard,
+        } => fake_graph::run(*listen, *seed, *seed_standard),
     }
 }

@@ -1,8 +1,8 @@
-//! `sentra demo` end to end, as child processes: a private PostgreSQL from
+//! `sentra demo` end to end, as child processes: a private `PostgreSQL` from
 //! the machine's binaries, seeding, the web app, the live message, Ctrl-C,
 //! reuse, `--reset`, two demos at once, an ordinary user, and the message a
-//! machine without PostgreSQL gets. Skipped (with `SKIPPED:`) when the
-//! machine has no PostgreSQL server binaries.
+//! machine without `PostgreSQL` gets. Skipped (with `SKIPPED:`) when the
+//! machine has no `PostgreSQL` server binaries.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Generous: several demos seed at once on a loaded 2-core machine.
-const READY_TIMEOUT: Duration = Duration::from_secs(300);
+const READY_TIMEOUT: Duration = Duration::from_mins(5);
 
 fn has_postgres() -> bool {
     let found = Path::new("/usr/lib/postgresql").is_dir()
@@ -86,10 +86,12 @@ impl Demo {
                         return line;
                     }
                 }
-                Err(_) => panic!(
-                    "no line starting {prefix:?} within {timeout:?}; output so far:\n{}",
-                    self.seen.join("\n")
-                ),
+                Err(mpsc::RecvTimeoutError::Timeout | mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!(
+                        "no line starting {prefix:?} within {timeout:?}; output so far:\n{}",
+                        self.seen.join("\n")
+                    )
+                }
             }
         }
     }
@@ -162,40 +164,57 @@ impl Drop for Demo {
     }
 }
 
-/// Signs in as `email` and lists the cases.
-fn cases(base: &str, email: &str, password: &str) -> Vec<serde_json::Value> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+/// One HTTP/1.1 exchange with `Connection: close`: (status line, headers, body).
+fn http(base: &str, request: &str) -> (String, String, String) {
+    use std::io::{Read as _, Write as _};
+    let addr = base.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_mins(1))).unwrap();
+    conn.write_all(request.replace("{host}", addr).as_bytes())
         .unwrap();
-    rt.block_on(async {
-        let client = reqwest::Client::new();
-        let res = client
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&serde_json::json!({ "email": email, "password": password }))
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "login: {}", res.status());
-        let cookie = res
-            .headers()
-            .get(reqwest::header::SET_COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .unwrap()
-            .to_owned();
-        let res = client
-            .get(format!("{base}/api/v1/cases"))
-            .header(reqwest::header::COOKIE, cookie)
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "cases: {}", res.status());
-        res.json().await.unwrap()
-    })
+    let mut response = String::new();
+    conn.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let (status, headers) = head.split_once("\r\n").unwrap_or((head, ""));
+    (status.to_owned(), headers.to_owned(), body.to_owned())
 }
 
-/// A temporary folder others may enter: as root, the demo's PostgreSQL runs
+/// Signs in as `email` and lists the cases.
+fn cases(base: &str, email: &str, password: &str) -> Vec<serde_json::Value> {
+    let login = serde_json::json!({ "email": email, "password": password }).to_string();
+    let (status, headers, _) = http(
+        base,
+        &format!(
+            "POST /api/v1/auth/login HTTP/1.1\r\nHost: {{host}}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{login}",
+            login.len()
+        ),
+    );
+    assert!(status.contains(" 200"), "login: {status}");
+    let cookie = headers
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("set-cookie").then(|| {
+                value
+                    .trim()
+                    .split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+        })
+        .expect("a session cookie");
+    let (status, _, body) = http(
+        base,
+        &format!(
+            "GET /api/v1/cases HTTP/1.1\r\nHost: {{host}}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(status.contains(" 200"), "cases: {status}");
+    serde_json::from_str(&body).expect("a JSON array of cases")
+}
+
+/// A temporary folder others may enter: as root, the demo's `PostgreSQL` runs
 /// as an unprivileged account that must reach the data inside it.
 fn open_tempdir() -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt as _;
@@ -229,7 +248,7 @@ fn demo_seeds_serves_alerts_live_stops_and_reuses_its_data() {
         now == seeded || now == seeded + 1,
         "{now} cases, {seeded} seeded"
     );
-    let live = demo.wait_for("live: new message", Duration::from_secs(120));
+    let live = demo.wait_for("live: new message", Duration::from_mins(2));
     assert!(
         live.contains("risk critical")
             && live.contains("case ")

@@ -7,6 +7,8 @@ mod corpus;
 // `sentra demo` end to end: private PostgreSQL, seeding, web app, live
 // message, Ctrl-C, reuse, --reset, side by side, ordinary user.
 mod demo;
+// `sentra dev fake-graph`: the fake Microsoft Graph server as a process.
+mod dev_fake_graph;
 // The sandboxed PDF extractor and its worker processes.
 mod pdf;
 // `sentra scan`'s contract: options, JSON shape, exit codes.

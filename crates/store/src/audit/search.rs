@@ -39,6 +39,22 @@ pub struct ListedEvent {
     pub actor_email: Option<String>,
 }
 
+type SearchRow = (
+    uuid::Uuid,
+    i64,
+    uuid::Uuid,
+    OffsetDateTime,
+    Option<uuid::Uuid>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    sqlx::types::Json<serde_json::Value>,
+    Vec<u8>,
+    Vec<u8>,
+    Option<String>,
+);
+
 /// At most `limit` (capped at 1,000) events matching `filter` from `cursor`.
 pub async fn search(
     tx: &mut TenantTx,
@@ -70,21 +86,7 @@ pub async fn search(
         Cursor::Before(seq) => (search_sql!("<", "desc"), seq),
         Cursor::After(seq) => (search_sql!(">", "asc"), seq),
     };
-    let rows: Vec<(
-        uuid::Uuid,
-        i64,
-        uuid::Uuid,
-        OffsetDateTime,
-        Option<uuid::Uuid>,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        sqlx::types::Json<serde_json::Value>,
-        Vec<u8>,
-        Vec<u8>,
-        Option<String>,
-    )> = sqlx::query_as(sql)
+    let rows: Vec<SearchRow> = sqlx::query_as(sql)
         .bind(tx.org().as_uuid())
         .bind(bound)
         .bind(filter.action.as_deref())

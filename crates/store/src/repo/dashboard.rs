@@ -25,7 +25,7 @@ pub async fn open_cases_by_risk(tx: &mut TenantTx) -> Result<Vec<(RiskLevel, i64
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out.sort_by_key(|b| std::cmp::Reverse(b.0));
     Ok(out)
 }
 
@@ -81,13 +81,14 @@ pub struct MailboxHealth {
 
 /// Every real mailbox (not the API submission pseudo-mailbox), by address.
 pub async fn mailbox_health(tx: &mut TenantTx) -> Result<Vec<MailboxHealth>, StoreError> {
-    let rows: Vec<(
+    type Row = (
         String,
         String,
         String,
         Option<OffsetDateTime>,
         Option<String>,
-    )> = sqlx::query_as(
+    );
+    let rows: Vec<Row> = sqlx::query_as(
         "select address, provider, status, last_sync_at, last_error from mailbox
              where provider <> 'submission' order by address",
     )

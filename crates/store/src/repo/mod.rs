@@ -9,19 +9,26 @@
 //! `with check` policies refuse anything else.
 
 pub mod alert;
+pub mod api_token;
 pub mod assessment;
 pub mod bank_account;
 pub mod case;
 pub mod contact;
 pub mod dashboard;
 pub mod feedback;
+pub mod graph_connection;
+pub mod invitation;
 pub mod invoice;
+pub mod m365_mailbox;
 pub mod mail_credential;
 pub mod mailbox;
+pub mod member;
 pub mod message;
 pub mod organisation;
+pub mod password_reset;
 pub mod provenance;
 pub mod session;
+pub mod settings;
 pub mod supplier;
 pub mod supplier_change;
 pub mod user;

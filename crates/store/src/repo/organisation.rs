@@ -100,3 +100,77 @@ pub async fn member_email_domains(tx: &mut TenantTx) -> Result<Vec<String>, Stor
     .fetch_all(tx.conn())
     .await?)
 }
+
+/// A new organisation and its owner, as sign-up (or `sentra admin
+/// create-org`) asks for them.
+#[derive(Debug)]
+pub struct SignUp<'a> {
+    /// The organisation's name.
+    pub org_name: &'a str,
+    /// The owner's id, chosen by the caller (a TOTP secret is encrypted
+    /// bound to it before the row exists).
+    pub owner: UserId,
+    /// The owner's sign-in address.
+    pub email: &'a sentra_domain::EmailAddress,
+    /// The owner's argon2id hash.
+    pub password_hash: &'a str,
+    /// The owner's encrypted TOTP secret, when enrolled up front.
+    pub totp_secret_enc: Option<&'a [u8]>,
+    /// Who did it, for the audit event (`"user"`, `"system:admin"`).
+    pub actor: &'a str,
+}
+
+/// Creates the owner, the organisation, the membership and default settings
+/// in one transaction with one audit event (`org.create`). An address
+/// already registered is a [`StoreError::Conflict`] and writes nothing.
+pub async fn sign_up(pool: &AppPool, s: &SignUp<'_>) -> Result<OrgId, StoreError> {
+    let org = OrgId::new();
+    let mut tx = TenantTx::begin(pool, org, Some(s.owner)).await?;
+    sqlx::query(
+        "insert into app_user (id, email, password_hash, totp_secret_enc) values ($1, $2, $3, $4)",
+    )
+    .bind(s.owner.as_uuid())
+    .bind(s.email.as_str())
+    .bind(s.password_hash)
+    .bind(s.totp_secret_enc)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query("insert into organisation (id, name) values ($1, $2)")
+        .bind(org.as_uuid())
+        .bind(s.org_name.trim())
+        .execute(tx.conn())
+        .await?;
+    add_member(&mut tx, s.owner, Role::Owner).await?;
+    sqlx::query("insert into org_settings (org_id) values ($1)")
+        .bind(org.as_uuid())
+        .execute(tx.conn())
+        .await?;
+    crate::audit::append(
+        &mut tx,
+        crate::audit::NewEvent::new(s.actor, "org.create")
+            .target("organisation", org.to_string())
+            .details(serde_json::json!({ "owner": s.owner.to_string() })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(org)
+}
+
+/// Creates a user inside the transaction's organisation and makes them a
+/// member (an invitation accepted by a new person): one transaction with the
+/// caller's audit event.
+pub async fn create_member(
+    tx: &mut TenantTx,
+    user: UserId,
+    email: &sentra_domain::EmailAddress,
+    password_hash: &str,
+    role: Role,
+) -> Result<(), StoreError> {
+    sqlx::query("insert into app_user (id, email, password_hash) values ($1, $2, $3)")
+        .bind(user.as_uuid())
+        .bind(email.as_str())
+        .bind(password_hash)
+        .execute(tx.conn())
+        .await?;
+    add_member(tx, user, role).await
+}

@@ -23,12 +23,13 @@ pub struct PhoneProvenance {
 /// The provenance of `supplier`'s number; another organisation's supplier
 /// is [`StoreError::NotFound`].
 pub async fn phone(tx: &mut TenantTx, supplier: SupplierId) -> Result<PhoneProvenance, StoreError> {
-    let row: Option<(
+    type Row = (
         Option<String>,
         Option<String>,
         Option<String>,
         Option<OffsetDateTime>,
-    )> = sqlx::query_as(
+    );
+    let row: Option<Row> = sqlx::query_as(
         "select s.verified_phone, s.phone_source, u.email, s.phone_verified_at
          from supplier s left join app_user u on u.id = s.phone_verified_by
          where s.id = $1",

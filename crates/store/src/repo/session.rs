@@ -19,6 +19,21 @@ pub struct Session {
     pub data: serde_json::Value,
     /// When the session was first created (login); rotation keeps it.
     pub created_at: OffsetDateTime,
+    /// The stable handle the session list shows (rotation keeps it).
+    pub public_id: uuid::Uuid,
+}
+
+/// A session as its owner's session list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The stable handle revocation takes.
+    pub public_id: uuid::Uuid,
+    /// When it was created (login).
+    pub created_at: OffsetDateTime,
+    /// When it was last used.
+    pub last_seen_at: OffsetDateTime,
+    /// The browser's `User-Agent`, shortened.
+    pub user_agent: Option<String>,
 }
 
 /// Stores a new session for `user` idle-expiring after `idle_secs`.
@@ -29,14 +44,29 @@ pub async fn create(
     data: &serde_json::Value,
     idle_secs: i64,
 ) -> Result<(), StoreError> {
+    create_with_agent(pool, id_hash, user, data, idle_secs, None).await
+}
+
+/// [`create`], remembering the browser's `User-Agent` (cut to 300
+/// characters) for the session list.
+pub async fn create_with_agent(
+    pool: &AppPool,
+    id_hash: &str,
+    user: UserId,
+    data: &serde_json::Value,
+    idle_secs: i64,
+    user_agent: Option<&str>,
+) -> Result<(), StoreError> {
+    let agent = user_agent.map(|a| a.chars().take(300).collect::<String>());
     sqlx::query(
-        "insert into session (id, user_id, data, expires_at)
-         values ($1, $2, $3, now() + make_interval(secs => $4))",
+        "insert into session (id, user_id, data, expires_at, user_agent)
+         values ($1, $2, $3, now() + make_interval(secs => $4), $5)",
     )
     .bind(id_hash)
     .bind(user.as_uuid())
     .bind(sqlx::types::Json(data))
     .bind(idle_secs as f64)
+    .bind(agent)
     .execute(pool.pool())
     .await?;
     Ok(())
@@ -54,24 +84,26 @@ pub async fn touch(
         Option<uuid::Uuid>,
         sqlx::types::Json<serde_json::Value>,
         OffsetDateTime,
+        uuid::Uuid,
     )> = sqlx::query_as(
         "update session
              set expires_at = least(now() + make_interval(secs => $2),
                                     created_at + make_interval(secs => $3))
              where id = $1 and expires_at > now()
                and created_at > now() - make_interval(secs => $3)
-             returning user_id, data, created_at",
+             returning user_id, data, created_at, public_id",
     )
     .bind(id_hash)
     .bind(idle_secs as f64)
     .bind(absolute_secs as f64)
     .fetch_optional(pool.pool())
     .await?;
-    Ok(row.and_then(|(user, data, created_at)| {
+    Ok(row.and_then(|(user, data, created_at, public_id)| {
         Some(Session {
             user_id: UserId::from_uuid(user?),
             data: data.0,
             created_at,
+            public_id,
         })
     }))
 }
@@ -105,6 +137,64 @@ pub async fn delete(pool: &AppPool, id_hash: &str) -> Result<(), StoreError> {
 /// Deletes every expired session; returns how many went.
 pub async fn purge_expired(pool: &AppPool) -> Result<u64, StoreError> {
     let done = sqlx::query("delete from session where expires_at <= now()")
+        .execute(pool.pool())
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Replaces a session's data without rotating its id (step-up by bearer of
+/// a fresh cookie is done with [`rotate`]; this is for flags only).
+pub async fn set_data(
+    pool: &AppPool,
+    id_hash: &str,
+    data: &serde_json::Value,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("update session set data = $2 where id = $1")
+        .bind(id_hash)
+        .bind(sqlx::types::Json(data))
+        .execute(pool.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The live sessions of `user`, most recently used first.
+pub async fn list_for_user(pool: &AppPool, user: UserId) -> Result<Vec<SessionInfo>, StoreError> {
+    let rows: Vec<(uuid::Uuid, OffsetDateTime, OffsetDateTime, Option<String>)> = sqlx::query_as(
+        "select public_id, created_at, updated_at, user_agent from session
+         where user_id = $1 and expires_at > now()
+         order by updated_at desc, public_id",
+    )
+    .bind(user.as_uuid())
+    .fetch_all(pool.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(public_id, created_at, last_seen_at, user_agent)| SessionInfo {
+                public_id,
+                created_at,
+                last_seen_at,
+                user_agent,
+            },
+        )
+        .collect())
+}
+
+/// Ends `user`'s session with handle `public_id`; another person's handle
+/// is [`StoreError::NotFound`] like a missing one.
+pub async fn revoke(pool: &AppPool, user: UserId, public_id: uuid::Uuid) -> Result<(), StoreError> {
+    let done = sqlx::query("delete from session where user_id = $1 and public_id = $2")
+        .bind(user.as_uuid())
+        .bind(public_id)
+        .execute(pool.pool())
+        .await?;
+    super::affected(done.rows_affected(), "session")
+}
+
+/// Ends every session of `user` (password reset); returns how many went.
+pub async fn revoke_all(pool: &AppPool, user: UserId) -> Result<u64, StoreError> {
+    let done = sqlx::query("delete from session where user_id = $1")
+        .bind(user.as_uuid())
         .execute(pool.pool())
         .await?;
     Ok(done.rows_affected())

@@ -179,8 +179,8 @@ async fn insert(
     tx: &mut TenantTx,
     supplier: SupplierId,
     kind: ChangeKind,
-    proposed: &Value,
-    proposer: UserId,
+    values: &Value,
+    by: UserId,
 ) -> Result<SupplierChange, StoreError> {
     let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "insert into supplier_change (org_id, supplier_id, kind, proposed, proposed_by)
@@ -189,8 +189,8 @@ async fn insert(
     .bind(tx.org().as_uuid())
     .bind(supplier.as_uuid())
     .bind(kind.as_str())
-    .bind(sqlx::types::Json(proposed))
-    .bind(proposer.as_uuid())
+    .bind(sqlx::types::Json(values))
+    .bind(by.as_uuid())
     .fetch_one(tx.conn())
     .await
     .map_err(|e| super::reference(e.into(), "supplier"))?;
@@ -216,12 +216,12 @@ pub async fn propose_bank_account(
         None,
     )
     .await?;
-    let proposed = json!({
+    let values = json!({
         "bank_account_id": id.to_string(),
         "scheme": account.scheme().as_str(),
         "masked": masked,
     });
-    insert(tx, supplier, ChangeKind::BankAccount, &proposed, proposer).await
+    insert(tx, supplier, ChangeKind::BankAccount, &values, proposer).await
 }
 
 /// Proposes `phone` (with where it came from) as `supplier`'s verified
@@ -233,8 +233,8 @@ pub async fn propose_phone(
     source: Option<&str>,
     proposer: UserId,
 ) -> Result<SupplierChange, StoreError> {
-    let proposed = json!({ "verified_phone": phone, "phone_source": source });
-    insert(tx, supplier, ChangeKind::Phone, &proposed, proposer).await
+    let values = json!({ "verified_phone": phone, "phone_source": source });
+    insert(tx, supplier, ChangeKind::Phone, &values, proposer).await
 }
 
 /// One change; another organisation's id is [`StoreError::NotFound`].

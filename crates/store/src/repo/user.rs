@@ -199,3 +199,98 @@ pub async fn set_totp_secret(
     .await?;
     super::affected(done.rows_affected(), "user")
 }
+
+/// Stores the secret shown during enrolment (encrypted as
+/// [`crate::keys::USER_TOTP_PENDING`]), replacing any earlier pending one.
+pub async fn set_totp_pending(
+    pool: &AppPool,
+    id: UserId,
+    pending_enc: &[u8],
+) -> Result<(), StoreError> {
+    let done = sqlx::query("update app_user set totp_pending_enc = $2 where id = $1")
+        .bind(id.as_uuid())
+        .bind(pending_enc)
+        .execute(pool.pool())
+        .await?;
+    super::affected(done.rows_affected(), "user")
+}
+
+/// The pending enrolment secret, if an enrolment has started.
+pub async fn totp_pending(pool: &AppPool, id: UserId) -> Result<Option<Vec<u8>>, StoreError> {
+    let row: Option<Option<Vec<u8>>> =
+        sqlx::query_scalar("select totp_pending_enc from app_user where id = $1")
+            .bind(id.as_uuid())
+            .fetch_optional(pool.pool())
+            .await?;
+    super::found(row, "user")
+}
+
+/// Finishes enrolment in one statement: the pending secret becomes the
+/// secret (re-encrypted by the caller for its own column, `secret_enc`),
+/// `step` is recorded as used (the confirming code cannot be replayed), and
+/// the recovery codes are replaced. `false` when no enrolment was pending.
+pub async fn confirm_totp(
+    pool: &AppPool,
+    id: UserId,
+    secret_enc: &[u8],
+    step: i64,
+    recovery_hashes: &[String],
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "update app_user set totp_secret_enc = $2, totp_pending_enc = null,
+                last_totp_step = $3, failed_totp_count = 0, recovery_code_hashes = $4
+         where id = $1 and totp_pending_enc is not null",
+    )
+    .bind(id.as_uuid())
+    .bind(secret_enc)
+    .bind(step)
+    .bind(recovery_hashes)
+    .execute(pool.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The argon2id hashes of the unused recovery codes.
+pub async fn recovery_hashes(pool: &AppPool, id: UserId) -> Result<Vec<String>, StoreError> {
+    let row: Option<Vec<String>> =
+        sqlx::query_scalar("select recovery_code_hashes from app_user where id = $1")
+            .bind(id.as_uuid())
+            .fetch_optional(pool.pool())
+            .await?;
+    super::found(row, "user")
+}
+
+/// Uses up the recovery code whose hash is `hash` and clears the TOTP
+/// failure counter. Atomic: of two requests with one code only one sees
+/// `Some`; the value is how many codes remain.
+pub async fn consume_recovery_code(
+    pool: &AppPool,
+    id: UserId,
+    hash: &str,
+) -> Result<Option<usize>, StoreError> {
+    let left: Option<i32> = sqlx::query_scalar(
+        "update app_user set recovery_code_hashes = array_remove(recovery_code_hashes, $2),
+                failed_totp_count = 0
+         where id = $1 and $2 = any(recovery_code_hashes)
+         returning cardinality(recovery_code_hashes)",
+    )
+    .bind(id.as_uuid())
+    .bind(hash)
+    .fetch_optional(pool.pool())
+    .await?;
+    Ok(left.map(|n| usize::try_from(n).unwrap_or(0)))
+}
+
+/// Replaces the password hash and clears the lockout: the person proved
+/// control of their address with a reset token.
+pub async fn set_password(pool: &AppPool, id: UserId, hash: &str) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "update app_user set password_hash = $2, failed_password_count = 0, locked_until = null
+         where id = $1",
+    )
+    .bind(id.as_uuid())
+    .bind(hash)
+    .execute(pool.pool())
+    .await?;
+    super::affected(done.rows_affected(), "user")
+}

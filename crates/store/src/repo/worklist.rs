@@ -36,7 +36,7 @@ pub async fn cases(
     offset: u32,
     limit: u32,
 ) -> Result<Vec<CaseRow>, StoreError> {
-    let rows: Vec<(
+    type Row = (
         uuid::Uuid,
         uuid::Uuid,
         String,
@@ -45,7 +45,8 @@ pub async fn cases(
         Option<String>,
         Option<String>,
         Option<String>,
-    )> = sqlx::query_as(
+    );
+    let rows: Vec<Row> = sqlx::query_as(
         "select c.id, c.message_id, c.status, c.risk_level, c.created_at, m.subject,
                 m.from_address, a.extracted -> 'supplier' ->> 'name'
          from fraud_case c

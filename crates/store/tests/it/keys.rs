@@ -172,9 +172,10 @@ async fn seed_without_repositories(
     .execute(su)
     .await
     .unwrap();
-    sqlx::query("update app_user set totp_secret_enc = $2 where id = $1")
+    sqlx::query("update app_user set totp_secret_enc = $2, totp_pending_enc = $3 where id = $1")
         .bind(user.as_uuid())
         .bind(enc(keys::USER_TOTP, GLOBAL_ORG, user.as_uuid()))
+        .bind(enc(keys::USER_TOTP_PENDING, GLOBAL_ORG, user.as_uuid()))
         .execute(su)
         .await
         .unwrap();
@@ -182,6 +183,7 @@ async fn seed_without_repositories(
         (keys::SUPPLIER_CHANGE, org, change),
         (keys::ALERT_CHANNEL_TARGET, org, channel),
         (keys::USER_TOTP, GLOBAL_ORG, user.as_uuid()),
+        (keys::USER_TOTP_PENDING, GLOBAL_ORG, user.as_uuid()),
     ]
 }
 
@@ -266,8 +268,9 @@ async fn rotation_moves_every_ciphertext_to_the_new_key_while_the_service_keeps_
     let new = Keyring::parse(&t.new).unwrap();
     let a = seed(&db, &old, "A").await;
     let b = seed(&db, &old, "B").await;
-    // per org: 3 accounts, 1 credential, 3 raw MIME, 1 change, 1 channel, 1 TOTP
-    let total = 2 * 10;
+    // per org: 3 accounts, 1 credential, 3 raw MIME, 1 change, 1 channel,
+    // 1 TOTP secret and 1 pending TOTP secret
+    let total = 2 * 11;
     let before = key_ids(&db).await;
     assert_eq!(before.len(), total);
     assert!(before.iter().all(|k| k == "k1"));
@@ -320,6 +323,7 @@ async fn rotation_moves_every_ciphertext_to_the_new_key_while_the_service_keeps_
             ("message.raw_mime", 6),
             ("alert_channel.target_enc", 2),
             ("app_user.totp_secret_enc", 2),
+            ("app_user.totp_pending_enc", 2),
         ]
     );
     // Batches of at most 2, reported as they commit.
@@ -395,7 +399,7 @@ async fn a_row_that_does_not_decrypt_is_reported_and_left_alone() {
 
     // Without the old key nothing can be rotated, and nothing is overwritten.
     let blind = keys::rotate(&owner, &new, 100, |_| {}).await.unwrap();
-    assert_eq!((blind.rotated(), blind.remaining()), (0, 10));
+    assert_eq!((blind.rotated(), blind.remaining()), (0, 11));
     assert!(
         blind
             .failures
@@ -436,12 +440,14 @@ async fn every_encrypted_column_in_the_schema_is_in_the_rotation_list() {
     let Some(db) = TestDb::create().await else {
         return;
     };
-    // Every bytea column is a ciphertext except the blind index, the audit
-    // chain's hashes and sqlx's migration checksums.
+    // Every bytea column is a ciphertext except the blind index, digests
+    // (the audit chain's hashes, `*_hash`, `*_sha256` content fingerprints)
+    // and sqlx's migration checksums.
     let mut in_schema: Vec<String> = sqlx::query_scalar(
         "select table_name || '.' || column_name from information_schema.columns
          where table_schema = 'public' and data_type = 'bytea'
            and column_name not in ('blind_index', 'prev_hash', 'hash')
+           and column_name not like '%\\_hash' and column_name not like '%\\_sha256'
            and table_name <> '_sqlx_migrations'",
     )
     .fetch_all(db.superuser())

@@ -4,6 +4,7 @@
 mod audit;
 mod catalog_lint;
 mod encryption;
+mod graph;
 mod harness;
 mod keys;
 mod load_seed;

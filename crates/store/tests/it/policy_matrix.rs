@@ -81,6 +81,12 @@ const SPECS: &[TableSpec] = &[
         access: Access::ReadWrite,
     },
     TableSpec {
+        table: "graph_connection",
+        insert: "insert into graph_connection (org_id, tenant_id, status) values ('{org}', 't-{rand}', 'consented') returning id",
+        prelude: Some("delete from graph_connection where org_id = '{org}'"),
+        access: Access::ReadWrite,
+    },
+    TableSpec {
         table: "mailbox",
         insert: "insert into mailbox (org_id, provider, address) values ('{org}', 'm365', 'box-{rand}@example.test') returning id",
         prelude: None,
@@ -149,6 +155,20 @@ const SPECS: &[TableSpec] = &[
     TableSpec {
         table: "job",
         insert: "insert into job (org_id, kind, dedupe_key) values ('{org}', 'matrix.test', 'k-{rand}') returning id",
+        prelude: None,
+        access: Access::ReadWrite,
+    },
+    TableSpec {
+        table: "api_token",
+        insert: "insert into api_token (org_id, user_id, name, token_hash)
+                 values ('{org}', '{user}', 'matrix', md5('{rand}') || md5('t{rand}')) returning id",
+        prelude: None,
+        access: Access::ReadWrite,
+    },
+    TableSpec {
+        table: "invitation",
+        insert: "insert into invitation (org_id, email, role, token_hash, expires_at)
+                 values ('{org}', 'matrix@example.test', 'viewer', md5('{rand}') || md5('i{rand}'), now() + interval '1 day') returning id",
         prelude: None,
         access: Access::ReadWrite,
     },

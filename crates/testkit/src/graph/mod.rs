@@ -291,10 +291,6 @@ fn admit(
         let upn = st.mailboxes[mb].upn.clone();
         st.out_of_scope_attempts.insert(upn);
     }
-    let guard = match gate::admit(st, inner, ctx, &principal, mailbox) {
-        Ok(g) => g,
-        Err(resp) => return Err((resp, Some(principal), mailbox)),
-    };
     if let Some(mb) = mailbox {
         if st.mailboxes[mb].rest_disabled {
             let resp = error(
@@ -309,6 +305,12 @@ fn admit(
             return Err((resp, Some(principal), mailbox));
         }
     }
+    // Last: the in-flight guard's Drop takes the lock this function holds,
+    // so nothing may return early once it exists.
+    let guard = match gate::admit(st, inner, ctx, &principal, mailbox) {
+        Ok(g) => g,
+        Err(resp) => return Err((resp, Some(principal), mailbox)),
+    };
     Ok((principal, route, mailbox, guard))
 }
 

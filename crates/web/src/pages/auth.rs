@@ -104,6 +104,8 @@ pub async fn login_submit(
         Ok(done) => {
             let to = if done.mfa_required {
                 format!("/login/mfa?next={}", urlencode(&next))
+            } else if done.enrolment_required {
+                "/account/mfa".to_owned()
             } else {
                 next
             };

@@ -164,6 +164,7 @@ pub struct CallView {
 
 /// The case page.
 #[derive(Template)]
+#[allow(clippy::struct_excessive_bools)] // independent template switches, not a state
 #[template(path = "cases/detail.html")]
 pub struct DetailPage {
     /// Layout.

@@ -559,14 +559,17 @@ pub async fn detail(
         .extracted
         .get("supplier")
         .filter(|s| !s.is_null())
-        .map(|s| {
-            format!(
-                "{} (recognised by {})",
-                s.get("name").and_then(Value::as_str).unwrap_or(""),
-                words(s.get("match").and_then(Value::as_str).unwrap_or("unknown")).to_lowercase()
-            )
-        })
-        .unwrap_or_else(|| "No supplier recognised".to_owned());
+        .map_or_else(
+            || "No supplier recognised".to_owned(),
+            |s| {
+                format!(
+                    "{} (recognised by {})",
+                    s.get("name").and_then(Value::as_str).unwrap_or(""),
+                    words(s.get("match").and_then(Value::as_str).unwrap_or("unknown"))
+                        .to_lowercase()
+                )
+            },
+        );
     let action = recommendation(v.risk_level, supplier_view.as_ref());
     render(&DetailPage {
         chrome,

@@ -33,6 +33,7 @@
 //!    data for an allowed role, no other organisation's data, 303 to
 //!    `/login` without a session, 403 page for a refused role.
 
+pub mod account;
 pub mod alerts;
 pub mod audit;
 pub mod auth;
@@ -43,6 +44,7 @@ pub mod home;
 pub mod messages;
 pub mod nav;
 pub mod public;
+pub mod suppliers;
 
 use crate::session::{AnySession, CurrentUser, TenantSession};
 use crate::{AppState, WebError};
@@ -62,6 +64,7 @@ pub use error::PageError;
 /// Every page route (public and signed-in); merged into the app router.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(account::routes())
         .merge(auth::routes())
         .merge(audit::routes())
         .merge(messages::routes())
@@ -69,6 +72,7 @@ pub fn routes() -> Router<AppState> {
         .merge(alerts::routes())
         .merge(public::routes())
         .merge(home::routes())
+        .merge(suppliers::routes())
         .route("/assets/{file}", axum::routing::get(crate::assets::serve))
 }
 
@@ -197,16 +201,16 @@ impl FromRequestParts<AppState> for PageSession {
             Err(WebError::Unauthorized) => return Err(PageError::SignIn { next, htmx }),
             Err(e) => return Err(e.into()),
         };
-        if !any.mfa_verified {
-            // Enrolment can happen after login; look at the account, not the session.
-            let (secret, _, _) = user::totp_state(&state.pool, any.user).await?;
-            if secret.is_some() {
-                return Err(PageError::Mfa { next, htmx });
-            }
+        // Enrolment can happen after login; look at the account, not the session.
+        let (secret, _, _) = user::totp_state(&state.pool, any.user).await?;
+        if !any.mfa_verified && secret.is_some() {
+            return Err(PageError::Mfa { next, htmx });
         }
         let current = CurrentUser {
             user: any.user,
+            mfa_enrolled: secret.is_some(),
             mfa_at: any.mfa_at,
+            credential: crate::session::Credential::Session(any),
         };
         let TenantSession {
             user,

@@ -36,7 +36,11 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, WebError> {
     let done = sign_in(&state, &headers, &body.email, body.password).await?;
-    let res = Json(serde_json::json!({ "mfa_required": done.mfa_required })).into_response();
+    let res = Json(serde_json::json!({
+        "mfa_required": done.mfa_required,
+        "mfa_enrolment_required": done.enrolment_required,
+    }))
+    .into_response();
     Ok(with_cookie(
         res,
         done.token.set_cookie(state.secure_cookies),

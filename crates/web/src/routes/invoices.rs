@@ -47,14 +47,13 @@ pub fn invoice_json(i: &Invoice) -> Value {
 
 /// Checks the role for moving to `to` and parses it.
 pub fn payment_target(role: Role, status: &str) -> Result<PaymentStatus, WebError> {
-    let to = match PaymentStatus::parse(status) {
-        Some(s @ (PaymentStatus::Verified | PaymentStatus::Held | PaymentStatus::Pending)) => s,
-        _ => {
-            return Err(WebError::bad_request(
-                "invalid_body",
-                "status is verified, held or pending",
-            ));
-        }
+    let Some(to @ (PaymentStatus::Verified | PaymentStatus::Held | PaymentStatus::Pending)) =
+        PaymentStatus::parse(status)
+    else {
+        return Err(WebError::bad_request(
+            "invalid_body",
+            "status is verified, held or pending",
+        ));
     };
     let allowed = match to {
         PaymentStatus::Verified => RELEASE_ROLES.contains(&role),

@@ -1,15 +1,22 @@
-//! The HTTP routes: health probes, the auth API and the tenant API.
+//! The HTTP routes: health probes, the auth and account API and the tenant API.
 
+pub mod account;
+pub mod alert_channels;
 pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod feedback;
+pub mod graph_webhook;
 pub mod health;
+pub mod invitations;
 pub mod invoices;
 pub mod messages;
+pub mod settings;
 pub mod supplier_changes;
 pub mod supplier_import;
 pub mod suppliers;
+pub mod tokens;
+pub mod users;
 
 use crate::WebError;
 use time::OffsetDateTime;

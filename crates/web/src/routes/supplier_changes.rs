@@ -12,28 +12,22 @@
 //! Every write records exactly one audit event in its transaction, with
 //! masked account forms only.
 
-use crate::routes::messages::require_writer;
 use crate::routes::parse_uuid;
-use crate::routes::suppliers::{account_json, change_json, invalid, phone_pair};
-use crate::session::{TenantSession, require_step_up};
+use crate::routes::suppliers::{account_json, change_json};
+use crate::session::TenantSession;
 use crate::suppliers::input::BankAccountIn;
-use crate::suppliers::{change_summary, supplier_id};
+use crate::suppliers::{ops, supplier_id};
 use crate::{ApiJson, AppState, WebError};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use sentra_domain::Role;
-use sentra_store::StoreError;
-use sentra_store::audit::{self, NewEvent};
-use sentra_store::repo::supplier_change::{self, ChangeKind, ChangeStatus};
-use sentra_store::repo::{bank_account, supplier};
+use sentra_store::repo::bank_account;
+use sentra_store::repo::supplier_change::{self, ChangeStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// Most changes one list returns.
 pub const LIST_LIMIT: u32 = 500;
-/// Longest rejection reason (the column's check).
-const MAX_REASON: usize = 2000;
 
 /// `POST /suppliers/{id}/bank-accounts`'s body: one account, by scheme.
 #[derive(Debug, Deserialize)]
@@ -41,17 +35,6 @@ const MAX_REASON: usize = 2000;
 pub struct ProposeAccountIn {
     /// The account.
     pub bank_account: BankAccountIn,
-}
-
-fn conflict_on_duplicate(e: StoreError) -> WebError {
-    match e {
-        StoreError::Conflict { .. } => WebError::Client {
-            status: StatusCode::CONFLICT,
-            code: "conflict",
-            message: "this account is already on file for this supplier".to_owned(),
-        },
-        other => other.into(),
-    }
 }
 
 /// `POST /api/v1/suppliers/{id}/bank-accounts`: proposes a new account.
@@ -62,37 +45,14 @@ pub async fn propose_account(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ProposeAccountIn>,
 ) -> Result<(StatusCode, Json<Value>), WebError> {
-    require_writer(&session)?;
     let id = supplier_id(&id)?;
-    let account = body
-        .bank_account
-        .parse()
-        .map_err(|e| invalid("bank_account", e))?;
-    supplier::get(&mut session.tx, id).await?;
-    let others: Vec<String> = bank_account::find_by_account(&mut session.tx, &state.keys, &account)
-        .await?
-        .into_iter()
-        .filter(|(s, _)| *s != id)
-        .map(|(s, _)| s.to_string())
-        .collect();
-    let change = supplier_change::propose_bank_account(
+    let (change, others) = ops::propose_account(
         &mut session.tx,
         &state.keys,
-        id,
-        &account,
         session.user,
-    )
-    .await
-    .map_err(conflict_on_duplicate)?;
-    audit::append(
-        &mut session.tx,
-        NewEvent::new("user", "supplier.change.propose")
-            .target("supplier_change", change.id.to_string())
-            .details(json!({
-                "supplier_id": id.to_string(),
-                "change": change_summary(&change),
-                "also_on_file_for": others,
-            })),
+        session.role,
+        id,
+        &body.bank_account,
     )
     .await?;
     session.tx.commit().await?;
@@ -119,27 +79,14 @@ pub async fn propose_phone(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ProposePhoneIn>,
 ) -> Result<(StatusCode, Json<Value>), WebError> {
-    require_writer(&session)?;
     let id = supplier_id(&id)?;
-    let (phone, source) = phone_pair(Some(&body.verified_phone), Some(&body.phone_source))?
-        .ok_or_else(|| invalid("verified_phone", "is empty"))?;
-    supplier::get(&mut session.tx, id).await?;
-    let change = supplier_change::propose_phone(
+    let change = ops::propose_phone(
         &mut session.tx,
-        id,
-        &phone,
-        source.as_deref(),
         session.user,
-    )
-    .await?;
-    audit::append(
-        &mut session.tx,
-        NewEvent::new("user", "supplier.change.propose")
-            .target("supplier_change", change.id.to_string())
-            .details(json!({
-                "supplier_id": id.to_string(),
-                "change": change_summary(&change),
-            })),
+        session.role,
+        id,
+        &body.verified_phone,
+        &body.phone_source,
     )
     .await?;
     session.tx.commit().await?;
@@ -195,22 +142,6 @@ pub async fn get(
     Ok(Json(out))
 }
 
-/// Refuses callers who may not decide `change`: wrong role (403
-/// `forbidden`) or the proposer (403 `dual_control`).
-fn may_decide(session: &TenantSession, proposed_by: sentra_domain::UserId) -> Result<(), WebError> {
-    if !matches!(session.role, Role::Owner | Role::Admin | Role::Approver) {
-        return Err(WebError::forbidden());
-    }
-    if proposed_by == session.user {
-        return Err(WebError::Client {
-            status: StatusCode::FORBIDDEN,
-            code: "dual_control",
-            message: "a change must be decided by someone other than its proposer".to_owned(),
-        });
-    }
-    Ok(())
-}
-
 /// `POST /api/v1/supplier-changes/{id}/approve`: applies a pending change.
 /// Needs an approver (not the proposer) with a fresh MFA step-up.
 pub async fn approve(
@@ -218,25 +149,12 @@ pub async fn approve(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, WebError> {
     let id = parse_uuid(&id)?;
-    let change = supplier_change::get(&mut session.tx, id).await?;
-    may_decide(&session, change.proposed_by)?;
-    require_step_up(session.mfa_at)?;
-    let approved = supplier_change::approve(&mut session.tx, id, session.user).await?;
-    let mut details = json!({
-        "supplier_id": change.supplier_id.to_string(),
-        "change": change_summary(&approved.change),
-        "proposed_by": change.proposed_by.to_string(),
-    });
-    if change.kind == ChangeKind::BankAccount
-        && let Some(map) = details.as_object_mut()
-    {
-        map.insert("retired".to_owned(), json!(approved.retired));
-    }
-    audit::append(
+    let approved = ops::approve(
         &mut session.tx,
-        NewEvent::new("user", "supplier.change.approve")
-            .target("supplier_change", id.to_string())
-            .details(details),
+        session.user,
+        session.role,
+        session.mfa_at,
+        id,
     )
     .await?;
     session.tx.commit().await?;
@@ -263,32 +181,12 @@ pub async fn reject(
     ApiJson(body): ApiJson<RejectIn>,
 ) -> Result<Json<Value>, WebError> {
     let id = parse_uuid(&id)?;
-    let reason = body
-        .reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
-    if reason
-        .as_ref()
-        .is_some_and(|r| r.chars().count() > MAX_REASON)
-    {
-        return Err(invalid(
-            "reason",
-            format!("longer than {MAX_REASON} characters"),
-        ));
-    }
-    let change = supplier_change::get(&mut session.tx, id).await?;
-    may_decide(&session, change.proposed_by)?;
-    let rejected =
-        supplier_change::reject(&mut session.tx, id, session.user, reason.as_deref()).await?;
-    audit::append(
+    let rejected = ops::reject(
         &mut session.tx,
-        NewEvent::new("user", "supplier.change.reject")
-            .target("supplier_change", id.to_string())
-            .details(json!({
-                "supplier_id": change.supplier_id.to_string(),
-                "change": change_summary(&rejected),
-                "reason": reason,
-            })),
+        session.user,
+        session.role,
+        id,
+        body.reason.as_deref(),
     )
     .await?;
     session.tx.commit().await?;

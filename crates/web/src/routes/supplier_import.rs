@@ -133,6 +133,33 @@ fn invalid_rows(parsed: &Parsed, preview: bool) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// Records a completed import as one `supplier.import` event: counts and
+/// the suppliers' ids, no phone numbers or accounts. Shared with the pages.
+pub async fn record(
+    tx: &mut sentra_store::TenantTx,
+    format: Format,
+    parsed: &Parsed,
+    results: &[Applied],
+) -> Result<(), WebError> {
+    let count = |action: &str| results.iter().filter(|r| r.action == action).count();
+    let details = json!({
+        "format": format.as_str(),
+        "rows": parsed.rows,
+        "suppliers": results.len(),
+        "created": count("create"),
+        "updated": count("update"),
+        "unchanged": count("unchanged"),
+        "pending_changes": results.iter().map(|r| r.pending_changes.len()).sum::<usize>(),
+        "supplier_ids": results.iter().map(|r| r.supplier_id.as_str()).collect::<Vec<_>>(),
+    });
+    audit::append(
+        tx,
+        NewEvent::new("user", "supplier.import").details(details),
+    )
+    .await?;
+    Ok(())
+}
+
 /// The handler (see the module doc).
 pub async fn import(
     State(state): State<AppState>,
@@ -223,16 +250,8 @@ pub async fn import(
         }))
         .into_response());
     }
-    let ids: Vec<&str> = results.iter().map(|r| r.2.supplier_id.as_str()).collect();
-    let mut details = summary.clone();
-    if let Some(map) = details.as_object_mut() {
-        map.insert("supplier_ids".to_owned(), json!(ids));
-    }
-    audit::append(
-        &mut session.tx,
-        NewEvent::new("user", "supplier.import").details(details),
-    )
-    .await?;
+    let applied: Vec<Applied> = results.iter().map(|r| r.2.clone()).collect();
+    record(&mut session.tx, format, &parsed, &applied).await?;
     session.tx.commit().await?;
     Ok((
         StatusCode::CREATED,

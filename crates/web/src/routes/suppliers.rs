@@ -7,11 +7,11 @@
 //! it becomes a pending change (see [`crate::routes::supplier_changes`]).
 //! Every write records one audit event in its transaction.
 
-use crate::routes::messages::require_writer;
 use crate::routes::rfc3339;
 use crate::session::TenantSession;
 use crate::suppliers::input::{self, BankAccountIn};
-use crate::suppliers::{self, Described, supplier_id};
+use crate::suppliers::ops;
+use crate::suppliers::supplier_id;
 use crate::{ApiJson, AppState, WebError};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -170,88 +170,32 @@ pub struct CreateIn {
     pub bank_account: Option<BankAccountIn>,
 }
 
-/// A 422 for a field that fails validation.
-pub(crate) fn invalid(field: &str, message: impl std::fmt::Display) -> WebError {
-    WebError::Client {
-        status: StatusCode::UNPROCESSABLE_ENTITY,
-        code: "invalid_field",
-        message: format!("{field}: {message}"),
-    }
-}
-
-/// The phone and its provenance, validated; a phone needs a source.
-pub(crate) fn phone_pair(
-    phone: Option<&str>,
-    source: Option<&str>,
-) -> Result<Option<(String, Option<String>)>, WebError> {
-    let Some(phone) = phone.map(str::trim).filter(|p| !p.is_empty()) else {
-        return Ok(None);
-    };
-    let phone = input::phone(phone).map_err(|e| invalid("verified_phone", e))?;
-    let source = input::phone_source(source.unwrap_or_default())
-        .map_err(|e| invalid("phone_source", e))?
-        .ok_or_else(|| {
-            invalid(
-                "phone_source",
-                "say where the number came from (never from an email)",
-            )
-        })?;
-    Ok(Some((phone, Some(source))))
-}
+pub(crate) use crate::suppliers::ops::invalid;
 
 /// `POST /api/v1/suppliers`: adds a supplier. A phone or bank account in the
-/// body becomes a pending change (202-style: the supplier is created, the
-/// details await approval). A taken name is a 409.
+/// body becomes a pending change (the supplier is created, the details await
+/// approval). A taken name is a 409.
 pub async fn create(
     State(state): State<AppState>,
     mut session: TenantSession,
     ApiJson(body): ApiJson<CreateIn>,
 ) -> Result<(StatusCode, Json<Value>), WebError> {
-    require_writer(&session)?;
-    let name = input::name(&body.name).map_err(|e| invalid("name", e))?;
-    let domains = input::domains(body.domains.iter().map(String::as_str))
-        .map_err(|e| invalid("domains", e))?;
-    let country = body
-        .country
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(input::country)
-        .transpose()
-        .map_err(|e| invalid("country", e))?;
-    let phone = phone_pair(body.verified_phone.as_deref(), body.phone_source.as_deref())?;
-    let accounts = match &body.bank_account {
-        Some(a) => vec![a.parse().map_err(|e| invalid("bank_account", e))?],
-        None => Vec::new(),
+    let new = ops::NewSupplier {
+        name: body.name,
+        domains: body.domains,
+        country: body.country,
+        verified_phone: body.verified_phone,
+        phone_source: body.phone_source,
+        bank_account: body.bank_account,
     };
-    let (phone, phone_source) = phone.unzip();
-    let described = Described {
-        name,
-        domains,
-        country,
-        phone,
-        phone_source: phone_source.flatten(),
-        accounts,
-    };
-    let applied = suppliers::apply(
+    let (id, applied) = ops::create(
         &mut session.tx,
         &state.keys,
         session.user,
-        &described,
-        false,
+        session.role,
+        &new,
     )
     .await?;
-    audit::append(
-        &mut session.tx,
-        NewEvent::new("user", "supplier.create")
-            .target("supplier", applied.supplier_id.clone())
-            .details(json!({
-                "name": described.name,
-                "pending_changes": applied.pending_changes,
-            })),
-    )
-    .await?;
-    let id = supplier_id(&applied.supplier_id)?;
     let row = supplier::get(&mut session.tx, id).await?;
     session.tx.commit().await?;
     let mut out = json!(SupplierView::from(row));
@@ -284,13 +228,27 @@ pub async fn patch(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<PatchIn>,
 ) -> Result<Json<SupplierView>, WebError> {
-    require_writer(&session)?;
     let id = supplier_id(&id)?;
-    let before = supplier::get(&mut session.tx, id).await?;
+    update(&mut session.tx, session.role, id, &body).await?;
+    let row = supplier::get(&mut session.tx, id).await?;
+    session.tx.commit().await?;
+    Ok(Json(row.into()))
+}
+
+/// Applies `body` to supplier `id` (everyone but viewers), with one
+/// `supplier.update` event when anything changed. Shared with the pages.
+pub async fn update(
+    tx: &mut sentra_store::TenantTx,
+    role: Role,
+    id: sentra_domain::SupplierId,
+    body: &PatchIn,
+) -> Result<(), WebError> {
+    ops::require_writer(role)?;
+    let before = supplier::get(tx, id).await?;
     let mut fields: SupplierFields = before.fields.clone();
     if let Some(n) = &body.name {
         fields.name = input::name(n).map_err(|e| invalid("name", e))?;
-        if let Some(other) = supplier::find_by_name(&mut session.tx, &fields.name).await?
+        if let Some(other) = supplier::find_by_name(tx, &fields.name).await?
             && other.id != id
         {
             return Err(WebError::Client {
@@ -331,9 +289,9 @@ pub async fn patch(
         changed.push("status");
     }
     if !changed.is_empty() {
-        supplier::update(&mut session.tx, id, &fields).await?;
+        supplier::update(tx, id, &fields).await?;
         audit::append(
-            &mut session.tx,
+            tx,
             NewEvent::new("user", "supplier.update")
                 .target("supplier", id.to_string())
                 .details(json!({
@@ -344,9 +302,7 @@ pub async fn patch(
         )
         .await?;
     }
-    let row = supplier::get(&mut session.tx, id).await?;
-    session.tx.commit().await?;
-    Ok(Json(row.into()))
+    Ok(())
 }
 
 /// `DELETE /api/v1/suppliers/{id}`: removes a supplier with its accounts and

@@ -1,13 +1,13 @@
 //! Supplier CSV files: the Sentra format of the engine contract
-//! (`docs/SCAN.md`) and the supplier exports of Xero, QuickBooks Online and
+//! (`docs/SCAN.md`) and the supplier exports of Xero, `QuickBooks` Online and
 //! Sage, each recognised by its column names.
 //!
 //! Headers are matched after normalisation (lowercase, only letters and
 //! digits kept), so `BANK_SORT_CODE`, `Bank Sort Code` and `*ContactName`
 //! find their aliases. The aliases per product are in [`Format::columns`];
 //! they follow the products' documented import/export layouts (Xero's
-//! contacts template, QuickBooks Online's vendor list, Sage 50's supplier
-//! record CSV and Sage Accounting's contacts file). Stock QuickBooks Online
+//! contacts template, `QuickBooks` Online's vendor list, Sage 50's supplier
+//! record CSV and Sage Accounting's contacts file). Stock `QuickBooks` Online
 //! exports carry no bank details, and its "Account #" column is the payer's
 //! reference at the vendor, not a bank account, so it is deliberately not an
 //! alias.
@@ -33,7 +33,7 @@ pub enum Format {
     Sentra,
     /// Xero contacts export.
     Xero,
-    /// QuickBooks Online vendor list export.
+    /// `QuickBooks` Online vendor list export.
     QuickBooks,
     /// Sage 50 / Sage Accounting supplier export.
     Sage,
@@ -102,7 +102,10 @@ impl Format {
 
     /// Normalised header aliases per field, most specific first.
     fn columns(self) -> &'static [(Field, &'static [&'static str])] {
-        use Field::*;
+        use Field::{
+            AccountNumber, Bic, Bsb, CombinedAccount, Country, Domains, Emails, Iban, Name, Phone,
+            RoutingNumber, SortCode, Website,
+        };
         match self {
             Self::Sentra => &[
                 (Name, &["name"]),
@@ -294,17 +297,14 @@ pub fn parse(format: Format, text: &str) -> Result<Parsed, FileError> {
     };
     for (i, record) in reader.records().enumerate() {
         let row = i + 2;
-        let record = match record {
-            Ok(r) => r,
-            Err(_) => {
-                push_error(
-                    &mut out,
-                    row,
-                    None,
-                    "the row cannot be read as CSV".to_owned(),
-                );
-                continue;
-            }
+        let Ok(record) = record else {
+            push_error(
+                &mut out,
+                row,
+                None,
+                "the row cannot be read as CSV".to_owned(),
+            );
+            continue;
         };
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
@@ -617,7 +617,9 @@ mod tests {
     fn too_many_rows_are_refused() {
         let mut text = String::from("name\n");
         for i in 0..=MAX_ROWS {
-            text.push_str(&format!("S{i}\n"));
+            text.push('S');
+            text.push_str(&i.to_string());
+            text.push('\n');
         }
         assert_eq!(parse(Format::Sentra, &text), Err(FileError::TooManyRows));
     }

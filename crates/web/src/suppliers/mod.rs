@@ -9,6 +9,7 @@
 
 pub mod csv;
 pub mod input;
+pub mod ops;
 
 use crate::WebError;
 use sentra_domain::bank::BankAccount;
@@ -17,7 +18,7 @@ use sentra_store::TenantTx;
 use sentra_store::crypto::Keyring;
 use sentra_store::repo::bank_account::{self, AccountStatus};
 use sentra_store::repo::supplier::{self, SupplierFields, SupplierStatus};
-use sentra_store::repo::supplier_change::{self, SupplierChange};
+use sentra_store::repo::supplier_change::{self, ChangeKind, ChangeStatus, SupplierChange};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -119,6 +120,7 @@ pub async fn apply(
     };
     if let Some(phone) = &d.phone
         && verified_phone.as_deref() != Some(phone.as_str())
+        && !phone_pending(tx, id, phone).await?
     {
         let change =
             supplier_change::propose_phone(tx, id, phone, d.phone_source.as_deref(), proposer)
@@ -145,6 +147,21 @@ pub async fn apply(
         out.pending_changes.push(change_summary(&change));
     }
     Ok(out)
+}
+
+/// Whether `phone` already awaits approval for `supplier` (a re-import
+/// must not stack up identical proposals).
+async fn phone_pending(
+    tx: &mut TenantTx,
+    supplier: SupplierId,
+    phone: &str,
+) -> Result<bool, WebError> {
+    let pending =
+        supplier_change::list(tx, Some(ChangeStatus::Pending), Some(supplier), 1_000).await?;
+    Ok(pending.iter().any(|c| {
+        c.kind == ChangeKind::Phone
+            && c.proposed.get("verified_phone").and_then(Value::as_str) == Some(phone)
+    }))
 }
 
 /// A change as responses and audit details show it: masked, no secrets.

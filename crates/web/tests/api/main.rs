@@ -5,18 +5,33 @@
 //! ones on purpose. When Postgres is unreachable every test prints a
 //! `SKIPPED:` line and passes, as in the store's suite.
 
+mod account;
+mod alert_channels;
+mod audit;
 mod auth;
 mod cases;
 mod cross_tenant;
+mod graph_webhook;
 mod headers;
 mod health;
+mod invitations;
 mod messages;
+mod ops;
 mod pages;
+mod reset;
+mod sessions;
+mod supplier_import;
+mod supplier_pages;
+mod suppliers;
+mod support;
 mod tenancy;
+mod tokens;
+mod users;
+mod workpages;
 
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
-use sentra_domain::{EmailAddress, OrgId, UserId};
+use sentra_domain::{EmailAddress, OrgId, Role, UserId};
 use sentra_store::crypto::{self, Keyring};
 use sentra_store::repo::{organisation, user};
 use sentra_store::testing::TestDb;
@@ -37,6 +52,8 @@ pub(crate) struct TestApp {
     pub db: TestDb,
     /// The keyring the app uses.
     pub keys: Arc<Keyring>,
+    /// Mail the app sent.
+    pub outbox: Arc<std::sync::Mutex<Vec<sentra_web::mail::Outgoing>>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -55,9 +72,24 @@ pub(crate) struct Seeded {
 impl TestApp {
     /// Starts the app, or `None` when there is no database.
     pub(crate) async fn spawn() -> Option<Self> {
+        Self::spawn_with(false).await
+    }
+
+    /// Starts the app; with `smtp` its mail is captured in `outbox` (as if
+    /// SMTP were configured), else mail is disabled.
+    pub(crate) async fn spawn_with(smtp: bool) -> Option<Self> {
+        // reqwest is built without a default TLS provider (see the workspace
+        // manifest); the test client needs one even for plain http.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let db = TestDb::create().await?;
         let keys = Arc::new(Keyring::generate_insecure_dev().expect("keys"));
-        let state = AppState::new(db.app_pool().clone(), keys.clone(), false).expect("state");
+        let outbox = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut state = AppState::new(db.app_pool().clone(), keys.clone(), false)
+            .expect("state")
+            .with_base_url(Some("http://sentra.test".to_owned()));
+        if smtp {
+            state = state.with_mailer(sentra_web::mail::Mailer::Capture(outbox.clone()));
+        }
         let app = Application::with_state("127.0.0.1:0".parse().expect("addr"), state)
             .await
             .expect("bind");
@@ -66,8 +98,7 @@ impl TestApp {
         tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
-        // reqwest is built without a default TLS provider (see the
-        // workspace Cargo.toml); building any client needs one installed.
+        // reqwest has no default crypto provider in this workspace.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -78,6 +109,7 @@ impl TestApp {
             client,
             db,
             keys,
+            outbox,
             stop: Some(stop),
         })
     }
@@ -87,22 +119,73 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    /// Creates a user (TOTP enrolled when `mfa`) owning a new organisation.
+    /// With `mfa`, a user with TOTP enrolled owning a new organisation.
+    /// Without, a user with no authenticator, who as an owner could not work
+    /// (owners and admins must enrol): a `clerk` of a new organisation
+    /// owned by an enrolled `owner.<email>`.
     pub(crate) async fn seed(&self, email: &str, mfa: bool) -> Seeded {
+        if mfa {
+            return self.seed_owner(email).await;
+        }
+        let owner = self
+            .seed_owner_of(&format!("owner.{email}"), &format!("Org of {email}"))
+            .await;
+        self.seed_member(owner.org, email, Role::Clerk, false).await
+    }
+
+    /// A user with TOTP enrolled owning a new organisation.
+    pub(crate) async fn seed_owner(&self, email: &str) -> Seeded {
+        self.seed_owner_of(email, &format!("Org of {email}")).await
+    }
+
+    /// [`TestApp::seed_owner`] of an organisation named `org_name`.
+    pub(crate) async fn seed_owner_of(&self, email: &str, org_name: &str) -> Seeded {
         let pool = self.db.app_pool();
         let hash = password::hash(PASSWORD).expect("hash");
         let id = user::create(pool, &EmailAddress::parse(email).expect("email"), &hash)
             .await
             .expect("user");
-        let org = organisation::create(pool, &format!("Org of {email}"), id)
+        let org = organisation::create(pool, org_name, id).await.expect("org");
+        let secret = Some(self.enrol(id).await);
+        Seeded {
+            user: id,
+            org,
+            email: email.to_owned(),
+            secret,
+        }
+    }
+
+    /// Enrols TOTP for `id`; returns the raw secret.
+    pub(crate) async fn enrol(&self, id: UserId) -> Vec<u8> {
+        let secret = totp::generate_secret().expect("secret").to_vec();
+        let ctx = keys::USER_TOTP.context(keys::GLOBAL_ORG, id.as_uuid());
+        let enc = crypto::encrypt(&self.keys, &ctx, &secret).expect("encrypt");
+        user::set_totp_secret(self.db.app_pool(), id, &enc)
             .await
-            .expect("org");
+            .expect("enrol");
+        secret
+    }
+
+    /// A new user who is a `role` member of `org` (TOTP enrolled when `mfa`).
+    pub(crate) async fn seed_member(
+        &self,
+        org: OrgId,
+        email: &str,
+        role: Role,
+        mfa: bool,
+    ) -> Seeded {
+        let pool = self.db.app_pool();
+        let hash = password::hash(PASSWORD).expect("hash");
+        let id = user::create(pool, &EmailAddress::parse(email).expect("email"), &hash)
+            .await
+            .expect("user");
+        let mut tx = self.tx(org).await;
+        organisation::add_member(&mut tx, id, role)
+            .await
+            .expect("member");
+        tx.commit().await.expect("commit");
         let secret = if mfa {
-            let secret = totp::generate_secret().expect("secret").to_vec();
-            let ctx = keys::USER_TOTP.context(keys::GLOBAL_ORG, id.as_uuid());
-            let enc = crypto::encrypt(&self.keys, &ctx, &secret).expect("encrypt");
-            user::set_totp_secret(pool, id, &enc).await.expect("enrol");
-            Some(secret)
+            Some(self.enrol(id).await)
         } else {
             None
         };
@@ -112,6 +195,46 @@ impl TestApp {
             email: email.to_owned(),
             secret,
         }
+    }
+
+    /// Sends `method path` with a JSON body (when given) and a cookie or
+    /// bearer credential (a value starting `sentra_pat_` is a token).
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        cred: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        match cred {
+            Some(t) if t.starts_with("sentra_pat_") => {
+                req = req.header(reqwest::header::AUTHORIZATION, format!("Bearer {t}"));
+            }
+            Some(c) => req = req.header(COOKIE, c),
+            None => {}
+        }
+        req.send().await.expect("request")
+    }
+
+    /// The actions of `org`'s audit events, oldest first.
+    pub(crate) async fn audit_actions(&self, org: OrgId) -> Vec<String> {
+        sqlx::query_scalar("select action from audit_event where org_id = $1 order by seq")
+            .bind(org.as_uuid())
+            .fetch_all(self.db.superuser())
+            .await
+            .expect("audit")
+    }
+
+    /// The number of rows in `table` (superuser, all organisations).
+    pub(crate) async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) from {table}")))
+            .fetch_one(self.db.superuser())
+            .await
+            .expect("count")
     }
 
     /// A transaction in `org` for seeding tenant rows.

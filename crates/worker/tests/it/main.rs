@@ -1,0 +1,12 @@
+//! The worker's integration tests, against a real Postgres as `sentra_app`.
+
+// Fixtures: a database, an organisation with Apex on file, emails.
+mod support;
+// Local receivers: an SMTP sink and HTTP webhooks that accept, hang or redirect.
+mod receivers;
+// The runner: retries, parking, lease extension, graceful shutdown.
+mod runner;
+// Ingest: each message once, analysed once, crash-and-rerun at every step.
+mod ingest;
+// Alerts: email, Slack and Teams payloads, timeouts, redirects, SSRF refusals.
+mod alerts;

@@ -1,0 +1,248 @@
+//! Fixtures shared by the test modules.
+
+use sentra_domain::bank::{BankAccount, SortCode, UkAccountNumber};
+use sentra_domain::{EmailAddress, OrgId, Role, UserId};
+use sentra_ingest::Ingestor;
+use sentra_store::crypto::Keyring;
+use sentra_store::ids::MailboxId;
+use sentra_store::repo::bank_account::{self, AccountStatus};
+use sentra_store::repo::supplier::{self, SupplierFields, SupplierStatus};
+use sentra_store::repo::{mailbox, organisation, user};
+use sentra_store::testing::TestDb;
+use sentra_store::{AppPool, TenantTx};
+use sentra_worker::alerts::AlertSettings;
+use sentra_worker::{Registry, Runner, RunnerConfig};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A genuine invoice from Apex's real domain, paid into its verified account.
+pub const LEGIT_INVOICE: &str = "From: Apex Scaffolding Ltd <accounts@apexscaffolding.co.uk>\r
+To: Accounts <accounts@hartleybuild.co.uk>\r
+Subject: Invoice APX-2026-1152\r
+Date: Mon, 02 Nov 2026 09:00:00 +0000\r
+Message-ID: <inv1152@apexscaffolding.co.uk>\r
+MIME-Version: 1.0\r
+Content-Type: text/plain; charset=utf-8\r
+\r
+Dear Hartley Build,\r
+\r
+Please find attached our invoice APX-2026-1152 for scaffold hire in October.\r
+Amount due: GBP 4,860.00, due by 30 November 2026.\r
+\r
+Please pay by bank transfer to Apex Scaffolding Ltd,\r
+sort code 08-99-99, account number 66374958.\r
+\r
+Kind regards,\r
+Apex Scaffolding Ltd\r
+";
+
+/// A bank-change request from a lookalike of Apex's domain (`.co`).
+pub const FRAUD_BANK_CHANGE: &str =
+    "From: Apex Scaffolding Ltd - Accounts <accounts@apexscaffolding.co>\r
+To: Accounts <accounts@hartleybuild.co.uk>\r
+Subject: Change of bank details - Apex Scaffolding Ltd\r
+Date: Fri, 23 Oct 2026 11:15:40 +0100\r
+Message-ID: <20261023101540.5521@apexscaffolding.co>\r
+MIME-Version: 1.0\r
+Content-Type: text/plain; charset=utf-8\r
+\r
+Dear Accounts,\r
+\r
+Please note the change of bank details for Apex Scaffolding Ltd. Our old\r
+account is no longer in use. Please update your records and pay invoice\r
+APX-2026-1041 and all future payments to:\r
+\r
+Sort code: 13-40-20\r
+Account number: 63849203\r
+\r
+Regards,\r
+Apex Scaffolding Ltd\r
+";
+
+/// A test organisation (hartleybuild.co.uk) with Apex on file and two
+/// monitored mailboxes.
+pub struct World {
+    pub db: TestDb,
+    pub keys: Arc<Keyring>,
+    pub org: OrgId,
+    pub owner: UserId,
+    pub accounts: MailboxId,
+    pub invoices: MailboxId,
+}
+
+pub async fn user(pool: &AppPool, email: &str) -> UserId {
+    user::create(
+        pool,
+        &EmailAddress::parse(email).unwrap(),
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+    )
+    .await
+    .unwrap()
+}
+
+impl World {
+    pub async fn new() -> Option<Self> {
+        let db = TestDb::create().await?;
+        let keys = Arc::new(Keyring::generate_insecure_dev().unwrap());
+        let pool = db.app_pool().clone();
+        let owner = user(&pool, "owner@hartleybuild.co.uk").await;
+        let org = organisation::create(&pool, "Hartley Build", owner)
+            .await
+            .unwrap();
+        let mut tx = TenantTx::begin(&pool, org, Some(owner)).await.unwrap();
+        let apex = supplier::create(
+            &mut tx,
+            &SupplierFields {
+                name: "Apex Scaffolding Ltd".to_owned(),
+                domains: vec!["apexscaffolding.co.uk".to_owned()],
+                country: Some("GB".to_owned()),
+                status: SupplierStatus::Active,
+            },
+        )
+        .await
+        .unwrap();
+        let account = BankAccount::Uk {
+            sort_code: SortCode::parse("08-99-99").unwrap(),
+            account: UkAccountNumber::parse("66374958").unwrap(),
+        };
+        bank_account::add(
+            &mut tx,
+            &keys,
+            apex,
+            &account,
+            AccountStatus::Active,
+            Some(owner),
+        )
+        .await
+        .unwrap();
+        let accounts = mailbox::create(
+            &mut tx,
+            mailbox::Provider::M365,
+            "accounts@hartleybuild.co.uk",
+        )
+        .await
+        .unwrap();
+        let invoices = mailbox::create(
+            &mut tx,
+            mailbox::Provider::M365,
+            "invoices@hartleybuild.co.uk",
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        Some(Self {
+            db,
+            keys,
+            org,
+            owner,
+            accounts,
+            invoices,
+        })
+    }
+
+    pub fn pool(&self) -> &AppPool {
+        self.db.app_pool()
+    }
+
+    pub async fn tx(&self) -> TenantTx {
+        TenantTx::begin(self.pool(), self.org, None).await.unwrap()
+    }
+
+    /// Adds a member with `role`.
+    pub async fn member(&self, email: &str, role: Role) -> UserId {
+        let id = user(self.pool(), email).await;
+        let mut tx = self.tx().await;
+        organisation::add_member(&mut tx, id, role).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    pub fn ingestor(&self) -> Ingestor {
+        Ingestor::new(self.pool().clone(), self.keys.clone())
+    }
+
+    /// A runner with the default kinds, alerts per `alerts`.
+    pub fn runner(&self, ingestor: Ingestor, alerts: AlertSettings) -> Runner {
+        let mut registry = Registry::new();
+        sentra_worker::jobs::register_defaults(&mut registry, ingestor, Arc::new(alerts));
+        Runner::new(self.pool().clone(), registry, test_config())
+    }
+
+    /// Makes every queued job due now (skips the retry backoff).
+    pub async fn make_due(&self) {
+        sqlx::query("update job set run_at = now() where status = 'queued'")
+            .execute(self.db.superuser())
+            .await
+            .unwrap();
+    }
+
+    /// Drains the queue, retrying failures at once, until nothing is due.
+    pub async fn drain(&self, runner: &Runner) {
+        for _ in 0..20 {
+            runner.drain().await;
+            self.make_due().await;
+            let queued: i64 = sqlx::query_scalar(
+                "select count(*) from job where org_id = $1 and status = 'queued'",
+            )
+            .bind(self.org.as_uuid())
+            .fetch_one(self.db.superuser())
+            .await
+            .unwrap();
+            if queued == 0 {
+                return;
+            }
+        }
+        panic!("the queue did not drain");
+    }
+
+    /// The organisation's rows, without ids or times: what must be equal
+    /// after a crash-and-rerun and after a clean run.
+    pub async fn snapshot(&self) -> Vec<String> {
+        let queries = [
+            "select 'message ' || provider_message_id || ' ' || coalesce(internet_message_id, '-')
+               from message where org_id = $1",
+            "select 'assessment ' || m.provider_message_id || ' ' || a.engine_version || ' ' || a.risk_level
+                    || ' ' || a.category || ' ' || (a.history is not null)
+               from assessment a join message m on m.id = a.message_id where a.org_id = $1",
+            "select 'case ' || m.provider_message_id || ' ' || c.status || ' ' || c.risk_level
+               from fraud_case c join message m on m.id = c.message_id where c.org_id = $1",
+            "select 'alert ' || m.provider_message_id || ' ' || ch.name || ' ' || al.status
+               from alert al join fraud_case c on c.id = al.case_id
+               join message m on m.id = c.message_id
+               join alert_channel ch on ch.id = al.channel_id where al.org_id = $1",
+            "select 'job ' || kind || ' ' || status from job where org_id = $1",
+            "select 'audit ' || action || ' ' || coalesce(details ->> 'risk_level', '-')
+               from audit_event where org_id = $1",
+        ];
+        let mut out = Vec::new();
+        for q in queries {
+            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(q))
+                .bind(self.org.as_uuid())
+                .fetch_all(self.db.superuser())
+                .await
+                .unwrap();
+            out.extend(rows);
+        }
+        out.sort();
+        out
+    }
+}
+
+pub fn test_config() -> RunnerConfig {
+    RunnerConfig {
+        name: "test-worker".to_owned(),
+        concurrency: 4,
+        lease: Duration::from_mins(1),
+        idle_poll: Duration::from_millis(50),
+        shutdown_grace: Duration::from_mins(1),
+    }
+}
+
+/// Alert settings that reach nothing (no SMTP, no allow-list).
+pub fn no_alerts() -> AlertSettings {
+    AlertSettings {
+        base_url: "https://sentra.test".to_owned(),
+        outbound: sentra_worker::alerts::outbound::OutboundPolicy::default(),
+        smtp: None,
+    }
+}

@@ -7,6 +7,7 @@ mod encryption;
 mod graph;
 mod harness;
 mod keys;
+mod load_seed;
 mod policy_matrix;
 mod pool_reuse;
 mod privileged_surface;

@@ -11,6 +11,7 @@ mod alert_channels;
 mod audit;
 mod auth;
 mod cases;
+mod cross_tenant;
 mod graph_webhook;
 mod headers;
 mod health;

@@ -1,5 +1,5 @@
 //! The route table the suite attacks, read from the router's own source
-//! (every `.route("…", get(…).post(…))` under `src/`) and from the OpenAPI
+//! (every `.route("…", get(…).post(…))` under `src/`) and from the `OpenAPI`
 //! document when the application serves one, so a route added later is
 //! attacked without anyone editing this suite.
 
@@ -129,7 +129,7 @@ fn calls(call: &str, name: &str) -> bool {
     })
 }
 
-/// The routes of an OpenAPI document's `paths` (prefixed with its first
+/// The routes of an `OpenAPI` document's `paths` (prefixed with its first
 /// server URL's path, `/api/v1` when it names none).
 pub(crate) fn from_openapi(doc: &serde_json::Value) -> BTreeSet<Route> {
     let mut out = BTreeSet::new();

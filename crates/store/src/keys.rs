@@ -454,7 +454,8 @@ mod tests {
                 .iter()
                 .filter(|c| c.scope == Scope::Global)
                 .count(),
-            1
+            // app_user's enrolled TOTP secret and the one pending enrolment
+            2
         );
     }
 

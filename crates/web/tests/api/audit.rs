@@ -91,15 +91,7 @@ async fn the_export_needs_a_recent_second_factor_and_is_audited() {
     // An owner whose second-factor check is older than the step-up window.
     let stale = app.seed("stale@audit.example", true).await;
     let cookie = app.sign_in(&stale).await;
-    sqlx::query(
-        "update session set data = jsonb_set(data, '{mfa_at}',
-                to_jsonb(extract(epoch from now())::bigint - 600))
-          where user_id = $1",
-    )
-    .bind(stale.user.as_uuid())
-    .execute(app.db.superuser())
-    .await
-    .expect("age the second factor");
+    crate::suppliers::age_mfa(&app, stale.user, 600).await;
     let res = app.get("/api/v1/audit/export.csv", Some(&cookie)).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_code(res).await, "step_up_required");

@@ -3,13 +3,10 @@
 //! MFA step-up, one audit event per change, masked numbers only, bad input
 //! refused with nothing written, and other organisations' ids as 404.
 
-use crate::{PASSWORD, Seeded, TestApp, error_code};
+use crate::{Seeded, TestApp, error_code};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, COOKIE};
-use sentra_domain::{EmailAddress, OrgId, Role, UserId};
-use sentra_store::repo::{organisation, user};
-use sentra_store::{crypto, keys};
-use sentra_web::{password, totp};
+use sentra_domain::{OrgId, Role, UserId};
 use serde_json::{Value, json};
 
 /// Full account numbers the tests use; none may appear in a response or an
@@ -73,31 +70,7 @@ pub(crate) async fn member(
     role: Role,
     mfa: bool,
 ) -> Seeded {
-    let pool = app.db.app_pool();
-    let hash = password::hash(PASSWORD).expect("hash");
-    let id = user::create(pool, &EmailAddress::parse(email).expect("email"), &hash)
-        .await
-        .expect("user");
-    let mut tx = app.tx(org).await;
-    organisation::add_member(&mut tx, id, role)
-        .await
-        .expect("member");
-    tx.commit().await.expect("commit");
-    let secret = if mfa {
-        let secret = totp::generate_secret().expect("secret").to_vec();
-        let ctx = keys::USER_TOTP.context(keys::GLOBAL_ORG, id.as_uuid());
-        let enc = crypto::encrypt(&app.keys, &ctx, &secret).expect("encrypt");
-        user::set_totp_secret(pool, id, &enc).await.expect("enrol");
-        Some(secret)
-    } else {
-        None
-    };
-    Seeded {
-        user: id,
-        org,
-        email: email.to_owned(),
-        secret,
-    }
+    app.seed_member(org, email, role, mfa).await
 }
 
 /// Moves `user`'s last MFA verification `secs` into the past.

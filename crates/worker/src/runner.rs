@@ -13,7 +13,9 @@
 //! was claimed again rolls back instead of committing twice. While the
 //! handler runs, a heartbeat extends the lease every third of it, so a long
 //! job is not claimed again; a worker that dies stops the heartbeat, the
-//! lease runs out and another worker takes the job.
+//! lease runs out and another worker takes the job. A pooled handler
+//! ([`crate::registry::PooledHandler`]) does its work before that
+//! transaction opens, committing as it goes.
 
 use crate::Registry;
 use sentra_store::queue::{self, ClaimedJob, FailOutcome};
@@ -218,6 +220,11 @@ impl Runner {
     }
 
     async fn attempt(&self, job: &ClaimedJob) -> Result<(), Failure> {
+        // Pooled handlers work here, in transactions of their own.
+        self.registry
+            .before(&self.pool, job)
+            .await
+            .map_err(Failure::Job)?;
         let mut tx = TenantTx::begin(&self.pool, job.org, None)
             .await
             .map_err(|e| Failure::Job(e.into()))?;

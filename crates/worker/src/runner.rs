@@ -191,9 +191,11 @@ impl Runner {
         let span =
             tracing::info_span!("job", kind = %job.kind, id = %job.id, attempt = job.attempts);
         let _enter = span.enter();
-        let heartbeat = self.heartbeat(&job);
+        // Aborted when this run ends or is dropped (a runner task that is
+        // aborted must not keep extending a lease nobody works under).
+        let heartbeat = AbortOnDrop(self.heartbeat(&job));
         let result = self.attempt(&job).await;
-        heartbeat.abort();
+        drop(heartbeat);
         match result {
             Ok(()) => Outcome::Done,
             Err(Failure::Lost) => Outcome::Lost,
@@ -271,6 +273,15 @@ impl Runner {
         } else {
             Outcome::Retried
         }
+    }
+}
+
+/// Aborts the task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -37,7 +37,7 @@ pub struct Rig {
 
 /// The Graph client against the fake, with short backoffs but the
 /// production inline-wait rule (a long `Retry-After` fails the call).
-pub fn client(fake: &FakeGraph, s: &Standard) -> GraphClient {
+pub fn client(fake: &FakeGraph, s: &Standard, max_mime_bytes: usize) -> GraphClient {
     let mut cfg = GraphConfig::with_bases(
         &fake.login_base(),
         &fake.graph_base(),
@@ -52,17 +52,18 @@ pub fn client(fake: &FakeGraph, s: &Standard) -> GraphClient {
         max_inline_wait: Duration::from_secs(5),
     };
     cfg.delta_page_size = 10;
+    cfg.max_mime_bytes = max_mime_bytes;
     GraphClient::new(cfg).unwrap()
 }
 
 impl Rig {
     /// Starts everything; `None` without Postgres.
     pub async fn start() -> Option<Self> {
-        Self::start_with(FaultPlan::none()).await
+        Self::start_with(FaultPlan::none(), 35 * 1024 * 1024).await
     }
 
-    /// [`Self::start`] with ingest faults injected.
-    pub async fn start_with(faults: FaultPlan) -> Option<Self> {
+    /// [`Self::start`] with ingest faults injected and a `$value` cap.
+    pub async fn start_with(faults: FaultPlan, max_mime_bytes: usize) -> Option<Self> {
         let w = World::new().await?;
         let fake = FakeGraph::start().await;
         let s = fake.seed_standard();
@@ -97,7 +98,7 @@ impl Rig {
         };
 
         let ingestor = Ingestor::new(w.pool().clone(), w.keys.clone()).with_faults(faults);
-        let mut settings = GraphSettings::new(client(&fake, &s), web);
+        let mut settings = GraphSettings::new(client(&fake, &s, max_mime_bytes), web);
         // Tests drive maintenance themselves.
         settings.maintain_every = Duration::from_hours(1);
         let mut registry = Registry::new();
@@ -213,7 +214,14 @@ impl Rig {
     pub async fn settle(&self) {
         let start = Instant::now();
         loop {
-            self.w.make_due().await;
+            // Retries due at once; the maintain loop keeps its schedule.
+            sqlx::query(
+                "update job set run_at = now()
+                  where status = 'queued' and kind <> 'graph.maintain'",
+            )
+            .execute(self.w.db.superuser())
+            .await
+            .unwrap();
             let live = self
                 .count(
                     "select count(*) from job where org_id = $1

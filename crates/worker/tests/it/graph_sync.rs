@@ -315,7 +315,7 @@ async fn a_mailbox_removed_from_the_scope_needs_reconnect() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_crash_after_storing_a_message_reruns_the_round_without_duplicates() {
     let faults = FaultPlan::none();
-    let Some(mut rig) = Rig::start_with(faults.clone()).await else {
+    let Some(mut rig) = Rig::start_with(faults.clone(), 35 * 1024 * 1024).await else {
         return;
     };
     rig.connect().await;
@@ -338,4 +338,37 @@ async fn a_crash_after_storing_a_message_reruns_the_round_without_duplicates() {
         6
     );
     assert_eq!(rig.mailbox().await.health, Health::Healthy);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_message_over_the_size_cap_is_recorded_not_dropped_silently() {
+    let Some(mut rig) = Rig::start_with(FaultPlan::none(), 4096).await else {
+        return;
+    };
+    rig.connect().await;
+    let upn = rig.s.monitored.upn.clone();
+    let big = format!("{}\r\n{}", invoice(1), "x".repeat(10_000));
+    rig.fake.add_message(&upn, NewMessage::new(big)).unwrap();
+    rig.fake
+        .add_message(&upn, NewMessage::new(invoice(2)))
+        .unwrap();
+    rig.enqueue(graph_jobs::SYNC, false).await;
+    let m = rig
+        .until("degraded", |m| m.health == Health::Degraded)
+        .await;
+    rig.settle().await;
+    rig.stop().await;
+    // The small one is stored; the big one is named in the audit log and
+    // the mailbox says why it is degraded.
+    assert_eq!(rig.count(MESSAGES).await, 1);
+    let skipped = rig
+        .count(
+            "select count(*) from audit_event where org_id = $1 and action = 'message.skipped'
+               and details ->> 'reason' = 'too_large'",
+        )
+        .await;
+    assert_eq!(skipped, 1);
+    let error = m.last_error.unwrap_or_default();
+    assert!(error.contains("4096-byte cap"), "{error}");
+    assert!(m.last_sync_at.is_some(), "the round still completed");
 }

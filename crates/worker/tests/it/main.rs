@@ -14,3 +14,5 @@ mod alerts;
 mod graph_support;
 // Microsoft 365 sync end to end: notification to case, faults, lifecycle.
 mod graph_sync;
+// The maintain loop: re-seeding, renewal, one successor, stop on disconnect.
+mod graph_maintain;

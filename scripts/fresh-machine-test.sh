@@ -42,7 +42,11 @@ if [ ! -x "$root/root/.cargo/bin/cargo" ]; then
   log "installing only what rustup needs, then Rust 1.95.0"
   in_root apt-get update -qq
   in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ca-certificates curl >/dev/null
-  in_root sh -c 'curl -sSf https://sh.rustup.rs | sh -s -- -y -q --profile minimal --default-toolchain 1.95.0 -c clippy,rustfmt'
+  # rustup-init straight from static.rust-lang.org: the sh.rustup.rs
+  # redirector is not reachable from every network that reaches the dist server.
+  in_root curl -sSf -o /tmp/rustup-init https://static.rust-lang.org/rustup/dist/x86_64-unknown-linux-gnu/rustup-init
+  in_root chmod +x /tmp/rustup-init
+  in_root /tmp/rustup-init -y -q --profile minimal --default-toolchain 1.95.0 -c clippy,rustfmt
 fi
 
 log "a clean copy of HEAD ($(git rev-parse --short HEAD)) in /root/sentra"

@@ -16,6 +16,7 @@ mod graph_webhook;
 mod headers;
 mod health;
 mod invitations;
+mod message_submit;
 mod messages;
 mod ops;
 mod pages;

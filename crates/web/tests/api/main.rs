@@ -10,6 +10,7 @@ mod account_pages;
 mod alert_channels;
 mod audit;
 mod auth;
+mod browser;
 mod cases;
 mod cross_tenant;
 mod graph_webhook;

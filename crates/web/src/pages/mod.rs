@@ -48,6 +48,7 @@ pub mod public;
 pub mod settings;
 pub mod signup;
 pub mod step_up;
+pub mod submit;
 pub mod suppliers;
 
 use crate::session::{AnySession, CurrentUser, TenantSession};
@@ -80,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(signup::routes())
         .merge(step_up::routes())
+        .merge(submit::routes())
         .merge(suppliers::routes())
         .route("/assets/{file}", axum::routing::get(crate::assets::serve))
 }

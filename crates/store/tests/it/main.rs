@@ -8,6 +8,7 @@ mod graph;
 mod harness;
 mod keys;
 mod load_seed;
+mod m365_connect;
 mod policy_matrix;
 mod pool_reuse;
 mod privileged_surface;

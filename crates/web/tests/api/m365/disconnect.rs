@@ -212,3 +212,67 @@ async fn removing_one_mailbox_needs_step_up_and_another_organisations_is_not_fou
         Some("mailbox.disconnect")
     );
 }
+
+/// The value of the first `href="…"` starting with `prefix`, unescaped.
+fn href_starting(html: &str, prefix: &str) -> String {
+    let start = html.find(&format!("href=\"{prefix}")).expect("link") + "href=\"".len();
+    let len = html[start..].find('"').expect("end of link");
+    html[start..start + len]
+        .replace("&amp;", "&")
+        .replace("&#38;", "&")
+}
+
+#[tokio::test]
+async fn the_pages_connect_check_and_disconnect_with_forms() {
+    let Some((fake, _s, app, owner, cookie)) = setup().await else {
+        return;
+    };
+    // Connect: a page with a link to Microsoft (a form's redirect off-site
+    // would be blocked by the CSP's form-action).
+    let res = app
+        .post_form("/mailboxes/connect", &[], Some(&cookie))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    let consent = href_starting(&html, &fake.login_base());
+    let at_microsoft = app.client.get(&consent).send().await.unwrap();
+    let back = crate::support::location(&at_microsoft);
+    let path = back
+        .strip_prefix("http://sentra.test")
+        .unwrap_or_else(|| panic!("callback: {consent} -> {back:?}"));
+    let (status, html) = page(&app, path, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Microsoft 365 connected"), "{html}");
+    // Choose a mailbox and check the scope.
+    let res = app
+        .post_form("/mailboxes/add", &[("address", MONITORED)], Some(&cookie))
+        .await;
+    assert_eq!(crate::support::location(&res), "/mailboxes?done=added");
+    let res = app
+        .post_form(
+            "/mailboxes/scope-check",
+            &[("probe", UNSELECTED)],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(crate::support::location(&res), "/mailboxes?done=checked");
+    let (_, html) = page(&app, "/mailboxes?done=checked", Some(&cookie)).await;
+    assert!(html.contains("Least privilege verified"), "{html}");
+    assert!(html.contains(MONITORED));
+    // Disconnect needs a fresh second factor.
+    age_mfa(&app, owner.user, 600).await;
+    let res = app
+        .post_form("/mailboxes/disconnect", &[], Some(&cookie))
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("confirm it is you"));
+    assert_eq!(count(&app, "select count(*) from mail_credential").await, 1);
+    age_mfa(&app, owner.user, -600).await;
+    let res = app
+        .post_form("/mailboxes/disconnect", &[], Some(&cookie))
+        .await;
+    assert_eq!(crate::support::location(&res), "/mailboxes/disconnected");
+    assert_eq!(count(&app, "select count(*) from mail_credential").await, 0);
+    let (_, html) = page(&app, "/mailboxes", Some(&cookie)).await;
+    assert!(html.contains("Connect Microsoft 365"), "{html}");
+}

@@ -9,6 +9,7 @@ use super::scope::{self, Outcome};
 use super::{Actor, M365, MailboxAddress, conflict, not_configured};
 use crate::session::require_step_up;
 use crate::{AppState, WebError};
+use sentra_domain::OrgId;
 use sentra_graph::consent::{self, ConsentOutcome};
 use sentra_store::StoreError;
 use sentra_store::TenantTx;
@@ -352,23 +353,31 @@ pub struct Disconnected {
     pub jobs_cancelled: u64,
 }
 
-/// Deletes at Microsoft every subscription of `mailboxes` that Sentra
-/// recorded or that Graph lists for their inboxes.
+/// Deletes at Microsoft every subscription Sentra recorded, and every one
+/// Graph lists whose notification URL names this organisation (one a
+/// crashed run made but never recorded) or whose resource is one of
+/// `mailboxes`' inboxes.
 async fn delete_subscriptions(
     m365: &M365,
+    org: OrgId,
     tenant: &str,
     recorded: &[String],
     mailboxes: &[String],
     out: &mut Disconnected,
 ) {
     let mut ids: Vec<String> = recorded.to_vec();
+    let org_path = format!("/graph/notify/{org}/");
     match m365.client.list_subscriptions(tenant).await {
         Ok(list) => {
             for s in list {
                 let resource = s.resource.to_ascii_lowercase();
-                let ours = mailboxes
-                    .iter()
-                    .any(|m| resource.contains(&format!("users/{m}/")));
+                let ours = s
+                    .notification_url
+                    .as_deref()
+                    .is_some_and(|u| u.contains(&org_path))
+                    || mailboxes
+                        .iter()
+                        .any(|m| resource.contains(&format!("users/{m}/")));
                 if ours && !ids.contains(&s.id) {
                     ids.push(s.id);
                 }
@@ -405,7 +414,7 @@ pub async fn disconnect(state: &AppState, actor: &Actor) -> Result<Disconnected,
     let tenant = view.connection.as_ref().and_then(|c| c.tenant_id.clone());
     let attempted = match (&tenant, &state.m365) {
         (Some(tenant), Some(m365)) => {
-            delete_subscriptions(m365, tenant, &recorded, &addresses, &mut out).await;
+            delete_subscriptions(m365, actor.org, tenant, &recorded, &addresses, &mut out).await;
             true
         }
         _ => false,

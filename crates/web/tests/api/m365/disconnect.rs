@@ -83,18 +83,16 @@ async fn disconnecting_leaves_no_secrets_subscriptions_or_jobs_and_refuses_notif
     let notify = app.url(&format!("/graph/notify/{}/{id}/{token}", owner.org));
     let lifecycle = app.url(&format!("/graph/lifecycle/{}/{id}/{token}", owner.org));
     let graph = client(&fake, &s);
+    let new = NewSubscription {
+        mailbox: MONITORED,
+        folder: "inbox",
+        notification_url: &notify,
+        lifecycle_url: &lifecycle,
+        client_state: &secrets.client_state,
+        expires_at: expiry_from(time::OffsetDateTime::now_utc()),
+    };
     let sub = graph
-        .create_subscription(
-            &s.tenant_id,
-            &NewSubscription {
-                mailbox: MONITORED,
-                folder: "inbox",
-                notification_url: &notify,
-                lifecycle_url: &lifecycle,
-                client_state: &secrets.client_state,
-                expires_at: expiry_from(time::OffsetDateTime::now_utc()),
-            },
-        )
+        .create_subscription(&s.tenant_id, &new)
         .await
         .expect("subscription");
     let mut tx = app.tx(owner.org).await;
@@ -102,7 +100,12 @@ async fn disconnecting_leaves_no_secrets_subscriptions_or_jobs_and_refuses_notif
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(fake.report().subscriptions.len(), 1);
+    // And one a crashed run made but never recorded.
+    graph
+        .create_subscription(&s.tenant_id, &new)
+        .await
+        .expect("unrecorded subscription");
+    assert_eq!(fake.report().subscriptions.len(), 2);
 
     // Without a fresh second factor: refused, nothing changed.
     age_mfa(&app, owner.user, 600).await;
@@ -111,7 +114,7 @@ async fn disconnecting_leaves_no_secrets_subscriptions_or_jobs_and_refuses_notif
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_code(res).await, "step_up_required");
-    assert_eq!(fake.report().subscriptions.len(), 1);
+    assert_eq!(fake.report().subscriptions.len(), 2);
     assert_eq!(count(&app, "select count(*) from mail_credential").await, 1);
 
     age_mfa(&app, owner.user, -600).await;
@@ -123,7 +126,7 @@ async fn disconnecting_leaves_no_secrets_subscriptions_or_jobs_and_refuses_notif
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["disconnected"], true);
-    assert_eq!(body["subscriptions_deleted"], 1);
+    assert_eq!(body["subscriptions_deleted"], 2);
     assert!(
         body["revoke_powershell"]
             .as_str()

@@ -41,6 +41,7 @@ pub mod cases;
 pub mod error;
 pub mod evidence;
 pub mod home;
+pub mod mailboxes;
 pub mod messages;
 pub mod nav;
 pub mod public;
@@ -76,6 +77,7 @@ pub fn routes() -> Router<AppState> {
         .merge(alerts::routes())
         .merge(public::routes())
         .merge(home::routes())
+        .merge(mailboxes::routes())
         .merge(settings::routes())
         .merge(signup::routes())
         .merge(step_up::routes())

@@ -11,6 +11,8 @@ pub mod health;
 pub mod invitations;
 pub mod invoices;
 pub mod messages;
+pub mod password;
+pub mod profile;
 pub mod settings;
 pub mod supplier_changes;
 pub mod supplier_import;

@@ -9,6 +9,7 @@ mod account;
 mod account_pages;
 mod alert_channels;
 mod audit;
+mod audit_events;
 mod auth;
 mod cases;
 mod cross_tenant;

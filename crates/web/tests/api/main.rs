@@ -21,6 +21,7 @@ mod messages;
 mod ops;
 mod pages;
 mod reset;
+mod self_service_pages;
 mod sessions;
 mod supplier_import;
 mod supplier_pages;
@@ -28,6 +29,7 @@ mod suppliers;
 mod support;
 mod tenancy;
 mod tokens;
+mod user_pages;
 mod users;
 mod workpages;
 

@@ -10,17 +10,29 @@
 //! `SENTRA_SMTP_PASSWORD` and `SENTRA_SMTP_FROM` for email alerts;
 //! `SENTRA_ALERT_ALLOW_ADDRS` (comma-separated IP addresses webhooks may
 //! reach although not public; empty in production); `SENTRA_VOCALINK_DIR`
-//! for UK modulus checks.
+//! for UK modulus checks; `SENTRA_WORKER_LEASE_SECS` (how long a claimed job
+//! stays leased without a heartbeat: a killed worker's jobs are claimed
+//! again after it).
+//!
+//! Microsoft 365 sync runs when `SENTRA_GRAPH_CLIENT_ID` and
+//! `SENTRA_GRAPH_CLIENT_SECRET` are set: `SENTRA_GRAPH_LOGIN_BASE` and
+//! `SENTRA_GRAPH_BASE` (Microsoft's by default; the fake Graph server's in
+//! development), `SENTRA_WEBHOOK_BASE_URL` (the public URL Graph posts
+//! notifications to; `SENTRA_BASE_URL` when unset) and
+//! `SENTRA_GRAPH_MAINTAIN_SECS` (the safety-net poll, default 600). At start
+//! the worker re-seeds the periodic maintain job of every active mailbox.
 
 use crate::keys_cmd::{KeyringArgs, load_keyring};
 use anyhow::Context as _;
 use clap::Args;
 use sentra_domain::bank::ModulusTables;
+use sentra_graph::{ClientCredential, GraphClient, GraphConfig};
 use sentra_ingest::Ingestor;
 use sentra_store::AppPool;
 use sentra_worker::alerts::AlertSettings;
 use sentra_worker::alerts::email::{SmtpSecurity, SmtpSettings};
 use sentra_worker::alerts::outbound::OutboundPolicy;
+use sentra_worker::graph::GraphSettings;
 use sentra_worker::{Registry, Runner, RunnerConfig};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -71,6 +83,27 @@ pub(crate) struct WorkerArgs {
     /// Addresses webhooks and SMTP may reach although not public.
     #[arg(long, env = "SENTRA_ALERT_ALLOW_ADDRS", value_delimiter = ',')]
     alert_allow_addrs: Vec<IpAddr>,
+    /// Seconds a claimed job stays leased without a heartbeat.
+    #[arg(long, env = "SENTRA_WORKER_LEASE_SECS", default_value_t = 60)]
+    lease_secs: u64,
+    /// Sentra's Microsoft Entra application (client) id; none: no Graph sync.
+    #[arg(long, env = "SENTRA_GRAPH_CLIENT_ID")]
+    graph_client_id: Option<String>,
+    /// Its client secret.
+    #[arg(long, env = "SENTRA_GRAPH_CLIENT_SECRET", hide_env_values = true)]
+    graph_client_secret: Option<String>,
+    /// The login base (token endpoint).
+    #[arg(long, env = "SENTRA_GRAPH_LOGIN_BASE", default_value = sentra_graph::config::LOGIN_BASE)]
+    graph_login_base: String,
+    /// The Graph base.
+    #[arg(long, env = "SENTRA_GRAPH_BASE", default_value = sentra_graph::config::GRAPH_BASE)]
+    graph_base: String,
+    /// The public URL Graph sends notifications to (default: the base URL).
+    #[arg(long, env = "SENTRA_WEBHOOK_BASE_URL")]
+    webhook_base_url: Option<String>,
+    /// Seconds between safety-net delta polls of each mailbox.
+    #[arg(long, env = "SENTRA_GRAPH_MAINTAIN_SECS", default_value_t = 600)]
+    graph_maintain_secs: u64,
     /// Folder holding valacdos.txt and scsubtab.txt (UK modulus tables).
     #[arg(long, env = "SENTRA_VOCALINK_DIR")]
     vocalink: Option<PathBuf>,
@@ -110,6 +143,29 @@ fn smtp(args: &WorkerArgs) -> anyhow::Result<Option<SmtpSettings>> {
     }))
 }
 
+/// The Graph sync settings, when a client id and secret are configured.
+fn graph(args: &WorkerArgs) -> anyhow::Result<Option<GraphSettings>> {
+    let (Some(id), Some(secret)) = (&args.graph_client_id, &args.graph_client_secret) else {
+        anyhow::ensure!(
+            args.graph_client_id.is_none() && args.graph_client_secret.is_none(),
+            "SENTRA_GRAPH_CLIENT_ID and SENTRA_GRAPH_CLIENT_SECRET go together"
+        );
+        return Ok(None);
+    };
+    let config = GraphConfig::with_bases(
+        &args.graph_login_base,
+        &args.graph_base,
+        id.clone(),
+        ClientCredential::Secret(secret.clone().into()),
+    )
+    .context("SENTRA_GRAPH_LOGIN_BASE or SENTRA_GRAPH_BASE is not a URL")?;
+    let client = GraphClient::new(config).context("Failed to build the Graph client")?;
+    let base = args.webhook_base_url.as_ref().unwrap_or(&args.base_url);
+    let mut settings = GraphSettings::new(client, base.clone());
+    settings.maintain_every = Duration::from_secs(args.graph_maintain_secs.max(1));
+    Ok(Some(settings))
+}
+
 /// `sentra worker`.
 pub(crate) fn run(
     args: &WorkerArgs,
@@ -137,12 +193,15 @@ pub(crate) fn run(
         },
         smtp: smtp(args)?,
     });
+    let graph = graph(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("Failed to start the async runtime")?;
     runtime.block_on(async {
-        let connections = u32::try_from(args.concurrency + 2).unwrap_or(10);
+        // Pooled (Graph) jobs commit each message in a transaction of its
+        // own while other jobs hold theirs: room for both, plus heartbeats.
+        let connections = u32::try_from(args.concurrency * 2 + 2).unwrap_or(10);
         let pool = AppPool::connect(&args.database_url, connections)
             .await
             .context("Failed to connect to the database")?;
@@ -150,11 +209,19 @@ pub(crate) fn run(
             .with_pdf(pdf)
             .with_modulus(modulus);
         let mut registry = Registry::new();
-        sentra_worker::jobs::register_defaults(&mut registry, ingestor, alerts);
+        sentra_worker::jobs::register_defaults(&mut registry, ingestor.clone(), alerts);
+        if let Some(graph) = graph {
+            sentra_worker::graph::register(&mut registry, ingestor, graph);
+            let seeded = sentra_worker::graph::seed_maintain(&pool)
+                .await
+                .context("Failed to re-seed the mailboxes' maintain jobs")?;
+            eprintln!("sentra: Microsoft 365 sync on ({seeded} maintain job(s) re-seeded)");
+        }
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned());
         let config = RunnerConfig {
             name: format!("{host}:{}", std::process::id()),
             concurrency: args.concurrency.max(1),
+            lease: Duration::from_secs(args.lease_secs.clamp(1, 86_400)),
             ..RunnerConfig::default()
         };
         eprintln!(

@@ -487,6 +487,33 @@ pub async fn cancel_for(
     Ok(done.rows_affected())
 }
 
+/// The organisation's queued and running jobs of `kind` whose payload
+/// contains `payload_contains` (JSON containment, `@>`), except `except`:
+/// for kinds that schedule their own successor and so cannot hold one
+/// dedupe key (a periodic job checks, under a lock of its subject, that no
+/// other run is live before adding the next).
+pub async fn live_ids(
+    tx: &mut TenantTx,
+    kind: &str,
+    payload_contains: &serde_json::Value,
+    except: Option<JobId>,
+) -> Result<Vec<JobId>, StoreError> {
+    let org = tx.org().as_uuid();
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "select id from job
+         where org_id = $1 and kind = $2 and status in ('queued', 'running')
+           and payload @> $3::jsonb and ($4::uuid is null or id <> $4)
+         order by run_at, id",
+    )
+    .bind(org)
+    .bind(kind)
+    .bind(Json(payload_contains))
+    .bind(except.map(|j| j.0))
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(ids.into_iter().map(JobId).collect())
+}
+
 /// Puts a parked job back in the queue with fresh attempts, due now.
 /// Returns whether a parked job was found.
 pub async fn requeue(tx: &mut TenantTx, id: JobId) -> Result<bool, StoreError> {

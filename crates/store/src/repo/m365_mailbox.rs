@@ -14,7 +14,8 @@ use crate::audit::{self, NewEvent};
 use crate::crypto::{ExposeSecret, Keyring, SecretString};
 use crate::ids::MailboxId;
 use crate::queue;
-use crate::{StoreError, TenantTx};
+use crate::{AppPool, StoreError, TenantTx};
+use sentra_domain::OrgId;
 use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -142,6 +143,21 @@ pub async fn get(tx: &mut TenantTx, id: MailboxId) -> Result<M365Mailbox, StoreE
         .fetch_optional(tx.conn())
         .await?;
     from_row(super::found(row, "mailbox")?)
+}
+
+/// Every organisation's active Microsoft 365 mailboxes, as ids only (a
+/// starting worker re-seeds their periodic jobs; it then opens each
+/// organisation's own transaction). Goes through the definer function
+/// `app_m365_active_mailboxes()`, the one window across organisations.
+pub async fn all_active(pool: &AppPool) -> Result<Vec<(OrgId, MailboxId)>, StoreError> {
+    let rows: Vec<(Uuid, Uuid)> =
+        sqlx::query_as("select org_id, id from app_m365_active_mailboxes()")
+            .fetch_all(pool.pool())
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(org, id)| (OrgId::from_uuid(org), MailboxId::from_uuid(id)))
+        .collect())
 }
 
 /// Adds `address` as a monitored mailbox syncing from `sync_since`, or

@@ -51,6 +51,7 @@ pub mod recover;
 pub mod settings;
 pub mod signup;
 pub mod step_up;
+pub mod submit;
 pub mod supplier_upload;
 pub mod suppliers;
 pub mod users;
@@ -87,6 +88,7 @@ pub fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(signup::routes())
         .merge(step_up::routes())
+        .merge(submit::routes())
         .merge(suppliers::routes())
         .merge(supplier_upload::routes())
         .merge(users::routes())

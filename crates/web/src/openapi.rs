@@ -219,10 +219,18 @@ pub fn account() -> Value {
             Some(body(&["code"])), ("200", obj())) },
         "/auth/step-up": { "post": op("Re-check the second factor before a sensitive action (valid 5 minutes).",
             Some(body(&["code"])), ("200", obj())) },
+        "/auth/password": { "post": op("Change your password (the current one is required); your other sessions end.",
+            Some(body(&["current_password", "new_password"])), ("204", obj())) },
+        "/auth/mfa/recovery-codes": { "post": op("Replace your recovery codes (step-up); the new ones are shown once.",
+            None, ("200", obj())) },
         "/auth/password-reset/request": { "post": op("Ask for a reset link by email (always 202: no account enumeration).",
             Some(body(&["email"])), ("202", obj())) },
         "/auth/password-reset/confirm": { "post": op("Set a new password with a single-use reset token.",
             Some(body(&["token", "password"])), ("204", obj())) },
+        "/auth/profile": {
+            "get": op("Your profile: address, name, authenticator status.", None, ("200", obj())),
+            "patch": op("Set your name (empty clears it).", Some(body(&["name"])), ("200", obj())),
+        },
         "/auth/sessions": { "get": op("The signed-in person's live sessions.", None, ("200", json!({ "type": "array", "items": obj() }))) },
         "/auth/sessions/{id}": { "delete": with_params(op("Revoke one of your sessions.", None, ("204", obj())), id_param()) },
         "/tokens": {

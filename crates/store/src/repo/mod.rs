@@ -8,6 +8,7 @@
 //! that does not exist. Inserts write `org_id` from the transaction, and the
 //! `with check` policies refuse anything else.
 
+pub mod account;
 pub mod alert;
 pub mod api_token;
 pub mod assessment;

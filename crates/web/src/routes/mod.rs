@@ -12,6 +12,8 @@ pub mod invitations;
 pub mod invoices;
 pub mod mailboxes;
 pub mod messages;
+pub mod password;
+pub mod profile;
 pub mod settings;
 pub mod supplier_changes;
 pub mod supplier_import;

@@ -282,10 +282,10 @@ fn texts(v: &Value) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_journeys_work_in_headless_chromium_and_every_main_page_passes_axe() {
-    let Some(app) = TestApp::spawn().await else {
+    let Some(tools) = Tools::find() else {
         return;
     };
-    let Some(tools) = Tools::find() else {
+    let Some(app) = TestApp::spawn().await else {
         return;
     };
     // Arrange

@@ -314,6 +314,21 @@ async function sweep(owner, anon) {
     await owner.goto(`${base}${url}`);
     await checks.page(owner, name);
   }
+  // Every page the navigation offers is checked too, so a page added later
+  // is covered without editing this list. One that does not exist yet
+  // (another branch adds it) is reported, not failed.
+  await owner.goto(`${base}/`);
+  const navLinks = await owner.locator('header nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  const navMissing = [];
+  for (const href of navLinks) {
+    if (signedIn.some(([, url]) => url === href)) continue;
+    const response = await owner.goto(`${base}${href}`);
+    if (response && response.status() === 404) {
+      navMissing.push(href);
+      continue;
+    }
+    await checks.page(owner, `nav ${href}`);
+  }
   const shots = [
     ['dashboard', '/'],
     ['messages', '/messages'],
@@ -362,6 +377,8 @@ async function sweep(owner, anon) {
   const signInRefused = (await anon.locator('p.error[role=alert]').textContent()).trim();
   return {
     open_case: open ? open.id : null,
+    nav_checked: navLinks.filter((h) => !navMissing.includes(h)),
+    nav_missing: navMissing,
     keyboard: { first_stop: firstStop, after_skip: afterSkip },
     sign_in_refused: signInRefused,
   };

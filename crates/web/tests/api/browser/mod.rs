@@ -297,6 +297,9 @@ async fn key_journeys_work_in_headless_chromium_and_every_main_page_passes_axe()
     assert_eq!(updates, 0);
 
     // 6. axe and the phone width on every page visited (error states too).
+    for href in texts(&report["sweep"]["nav_missing"]) {
+        println!("note: the navigation links to {href}, which answers 404 (not built yet?)");
+    }
     let keyboard = &report["sweep"]["keyboard"];
     assert_eq!(keyboard["first_stop"], "Skip to main content", "{keyboard}");
     assert_eq!(keyboard["after_skip"], "email", "{keyboard}");

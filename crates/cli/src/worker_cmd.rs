@@ -22,11 +22,11 @@
 //! `SENTRA_GRAPH_MAINTAIN_SECS` (the safety-net poll, default 600). At start
 //! the worker re-seeds the periodic maintain job of every active mailbox.
 
+use crate::graph_args::GraphArgs;
 use crate::keys_cmd::{KeyringArgs, load_keyring};
 use anyhow::Context as _;
 use clap::Args;
 use sentra_domain::bank::ModulusTables;
-use sentra_graph::{ClientCredential, GraphClient, GraphConfig};
 use sentra_ingest::Ingestor;
 use sentra_store::AppPool;
 use sentra_worker::alerts::AlertSettings;
@@ -86,18 +86,8 @@ pub(crate) struct WorkerArgs {
     /// Seconds a claimed job stays leased without a heartbeat.
     #[arg(long, env = "SENTRA_WORKER_LEASE_SECS", default_value_t = 60)]
     lease_secs: u64,
-    /// Sentra's Microsoft Entra application (client) id; none: no Graph sync.
-    #[arg(long, env = "SENTRA_GRAPH_CLIENT_ID")]
-    graph_client_id: Option<String>,
-    /// Its client secret.
-    #[arg(long, env = "SENTRA_GRAPH_CLIENT_SECRET", hide_env_values = true)]
-    graph_client_secret: Option<String>,
-    /// The login base (token endpoint).
-    #[arg(long, env = "SENTRA_GRAPH_LOGIN_BASE", default_value = sentra_graph::config::LOGIN_BASE)]
-    graph_login_base: String,
-    /// The Graph base.
-    #[arg(long, env = "SENTRA_GRAPH_BASE", default_value = sentra_graph::config::GRAPH_BASE)]
-    graph_base: String,
+    #[command(flatten)]
+    graph: GraphArgs,
     /// The public URL Graph sends notifications to (default: the base URL).
     #[arg(long, env = "SENTRA_WEBHOOK_BASE_URL")]
     webhook_base_url: Option<String>,
@@ -145,21 +135,9 @@ fn smtp(args: &WorkerArgs) -> anyhow::Result<Option<SmtpSettings>> {
 
 /// The Graph sync settings, when a client id and secret are configured.
 fn graph(args: &WorkerArgs) -> anyhow::Result<Option<GraphSettings>> {
-    let (Some(id), Some(secret)) = (&args.graph_client_id, &args.graph_client_secret) else {
-        anyhow::ensure!(
-            args.graph_client_id.is_none() && args.graph_client_secret.is_none(),
-            "SENTRA_GRAPH_CLIENT_ID and SENTRA_GRAPH_CLIENT_SECRET go together"
-        );
+    let Some(client) = args.graph.client()? else {
         return Ok(None);
     };
-    let config = GraphConfig::with_bases(
-        &args.graph_login_base,
-        &args.graph_base,
-        id.clone(),
-        ClientCredential::Secret(secret.clone().into()),
-    )
-    .context("SENTRA_GRAPH_LOGIN_BASE or SENTRA_GRAPH_BASE is not a URL")?;
-    let client = GraphClient::new(config).context("Failed to build the Graph client")?;
     let base = args.webhook_base_url.as_ref().unwrap_or(&args.base_url);
     let mut settings = GraphSettings::new(client, base.clone());
     settings.maintain_every = Duration::from_secs(args.graph_maintain_secs.max(1));

@@ -487,6 +487,25 @@ pub async fn cancel_for(
     Ok(done.rows_affected())
 }
 
+/// Lets go of a running claim's dedupe key, so that enqueueing the key again
+/// adds a new job instead of returning this one. For jobs that stand for
+/// "look again" (a notification's mailbox sync): once a run has started
+/// looking, an event after that must cause another look, not merge into a
+/// run that may already have looked. Returns whether the claim was current.
+pub async fn release_dedupe_key(pool: &AppPool, job: &ClaimedJob) -> Result<bool, StoreError> {
+    let mut tx = TenantTx::begin(pool, job.org, None).await?;
+    let done = sqlx::query(
+        "update job set dedupe_key = null
+         where id = $1 and status = 'running' and attempts = $2 and dedupe_key is not null",
+    )
+    .bind(job.id.as_uuid())
+    .bind(job.attempts)
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// The organisation's queued and running jobs of `kind` whose payload
 /// contains `payload_contains` (JSON containment, `@>`), except `except`:
 /// for kinds that schedule their own successor and so cannot hold one

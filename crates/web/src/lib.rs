@@ -12,6 +12,7 @@ pub mod actions;
 pub mod assets;
 pub mod auth;
 pub mod error;
+pub mod m365;
 pub mod mail;
 pub mod metrics;
 pub mod middleware;
@@ -75,6 +76,10 @@ pub struct AppState {
     pub reset_throttle: Arc<throttle::Limiter<String>>,
     /// Request counts and latencies for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
+    /// The Microsoft Graph client for connecting Microsoft 365 (consent,
+    /// scope check, deleting subscriptions on disconnect); `None` when
+    /// Graph is not configured, and those actions answer 409.
+    pub m365: Option<Arc<m365::M365>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -108,7 +113,15 @@ impl AppState {
                 routes::password::RESET_MAIL_WINDOW,
             )),
             metrics: Arc::new(metrics::Metrics::default()),
+            m365: None,
         })
+    }
+
+    /// Connects Microsoft 365 through `client`.
+    #[must_use]
+    pub fn with_graph(mut self, client: sentra_graph::GraphClient) -> Self {
+        self.m365 = Some(Arc::new(m365::M365::new(client)));
+        self
     }
 
     /// Sends mail through `mailer`.
@@ -270,6 +283,7 @@ pub fn build_router(state: AppState) -> Router {
             "/invoices/{id}/payment",
             post(routes::invoices::set_payment),
         )
+        .merge(routes::mailboxes::router())
         .route("/audit", get(routes::audit::list))
         .route("/audit/verify", get(routes::audit::verify))
         .route("/audit/export.csv", get(routes::audit::export))

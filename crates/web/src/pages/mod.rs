@@ -41,6 +41,7 @@ pub mod cases;
 pub mod error;
 pub mod evidence;
 pub mod home;
+pub mod mailboxes;
 pub mod join;
 pub mod messages;
 pub mod nav;
@@ -85,6 +86,7 @@ pub fn routes() -> Router<AppState> {
         .merge(join::routes())
         .merge(recover::routes())
         .merge(home::routes())
+        .merge(mailboxes::routes())
         .merge(settings::routes())
         .merge(signup::routes())
         .merge(step_up::routes())

@@ -147,7 +147,7 @@ fn change_row(c: &SupplierChange, me: sentra_domain::UserId, supplier_name: Stri
         summary: c.summary(),
         status: c.status.as_str().to_owned(),
         mine: c.proposed_by == me,
-        created_at: crate::routes::rfc3339(c.created_at),
+        created_at: super::when(c.created_at),
     }
 }
 
@@ -211,10 +211,7 @@ pub async fn detail(mut page: PageSession, Path(id): Path<String>) -> Result<Res
         status: s.fields.status.as_str().to_owned(),
         phone: s.verified_phone.clone().unwrap_or_default(),
         phone_source: s.phone_source.clone().unwrap_or_default(),
-        phone_verified_at: s
-            .phone_verified_at
-            .map(crate::routes::rfc3339)
-            .unwrap_or_default(),
+        phone_verified_at: s.phone_verified_at.map(super::when).unwrap_or_default(),
         accounts: accounts
             .iter()
             .map(|a| AccountRow {

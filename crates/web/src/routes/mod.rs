@@ -10,6 +10,7 @@ pub mod graph_webhook;
 pub mod health;
 pub mod invitations;
 pub mod invoices;
+pub mod mailboxes;
 pub mod messages;
 pub mod password;
 pub mod profile;

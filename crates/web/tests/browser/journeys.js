@@ -104,7 +104,9 @@ async function signUp(page) {
   // The code of the step before: still accepted (clock skew), and it
   // leaves the current step free for the sign-in below, which the replay
   // guard would otherwise refuse until the next step.
-  await totp.awayFromStepEnd();
+  // That code is good only until the current step ends: leave room for a
+  // slow machine.
+  await totp.awayFromStepEnd(10);
   await page.fill('#code', totp.code(secret, totp.stepNow() - 1));
   await page.click('form[action="/account/mfa"] button[type=submit]');
   await page.waitForSelector('ul.codes');
@@ -159,6 +161,15 @@ async function fraudCase(page) {
   await page.click('main a[href="/messages/submit"]');
   await page.waitForURL(/\/messages\/submit$/);
   await checks.page(page, 'submit an email');
+  // The wrong file first: a PDF is refused with the reason, nothing stored.
+  await page.setInputFiles('#eml', {
+    name: 'invoice.pdf',
+    mimeType: 'application/pdf',
+    buffer: Buffer.from('%PDF-1.7\n1 0 obj << >> endobj\n'),
+  });
+  await submit(page, 'form[action="/messages/submit"] button[type=submit]');
+  const refused = (await page.locator('p.error[role=alert]').textContent()).trim();
+  await checks.page(page, 'submit an email: wrong file');
   await page.setInputFiles('#eml', input.fraud_eml);
   await page.click('form[action="/messages/submit"] button[type=submit]');
   await page.waitForURL(/\/messages\/[0-9a-f-]{36}$/);
@@ -180,7 +191,7 @@ async function fraudCase(page) {
   await page.fill('#r-note', 'Lookalike domain; payment stopped.');
   await submit(page, 'form[action$="/resolve"] button[type=submit]');
   const status = (await page.locator('main > p strong').first().textContent()).trim();
-  return { message_id: messageId, case_id: caseId, subject, calls, status };
+  return { refused, message_id: messageId, case_id: caseId, subject, calls, status };
 }
 
 // 4. Dual control: the proposer cannot approve; an approver steps up and does.
@@ -332,7 +343,13 @@ async function sweep(owner, anon) {
   }
   await anon.goto(`${base}/login`);
   await checks.shoot(anon, 'sign-in');
-  return { open_case: open ? open.id : null };
+  // A refused sign-in: the message must be as accessible as the form.
+  await anon.fill('#email', input.owner.email);
+  await anon.fill('#password', 'not the password');
+  await submit(anon, 'form[action="/login"] button[type=submit]');
+  await checks.page(anon, 'sign-in refused');
+  const signInRefused = (await anon.locator('p.error[role=alert]').textContent()).trim();
+  return { open_case: open ? open.id : null, sign_in_refused: signInRefused };
 }
 
 async function main() {

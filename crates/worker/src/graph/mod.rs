@@ -28,6 +28,12 @@
 //! notification URL), so a crash between creating one and recording it
 //! leaves no second one behind after the re-run.
 //!
+//! A notification's `graph.sync` is deduplicated while queued, but a running
+//! round lets go of its dedupe key first: a notification that arrives while
+//! a round runs (after it may have read delta) queues the next round instead
+//! of merging into this one and waiting for the safety net. Rounds of one
+//! mailbox take turns within a worker.
+//!
 //! # Health
 //!
 //! A failure is recorded on the mailbox ([`m365_mailbox::set_health`], codes
@@ -61,7 +67,8 @@ use sentra_store::queue::{self, ClaimedJob, NewJob};
 use sentra_store::repo::m365_mailbox::{self, Health, M365Mailbox};
 use sentra_store::{AppPool, StoreError, TenantTx};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -96,7 +103,11 @@ impl GraphSettings {
 /// `graph.reauthorize`, `graph.maintain`) on `registry`. Call
 /// [`seed_maintain`] once when the worker starts.
 pub fn register(registry: &mut Registry, ingestor: Ingestor, settings: GraphSettings) {
-    let ctx = Arc::new(Ctx { settings, ingestor });
+    let ctx = Arc::new(Ctx {
+        settings,
+        ingestor,
+        rounds: Mutex::default(),
+    });
     registry
         .register_pooled::<SyncJob, _>(Kind(ctx.clone()))
         .register_pooled::<SubscribeJob, _>(Kind(ctx.clone()))
@@ -171,9 +182,16 @@ async fn enqueue(
 struct Ctx {
     settings: GraphSettings,
     ingestor: Ingestor,
+    /// One sync round per mailbox at a time in this process.
+    rounds: Mutex<HashMap<MailboxId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Ctx {
+    fn mailbox_lock(&self, id: MailboxId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.rounds.lock().unwrap_or_else(PoisonError::into_inner);
+        map.entry(id).or_default().clone()
+    }
+
     fn client(&self) -> &GraphClient {
         &self.settings.client
     }
@@ -305,12 +323,22 @@ struct Kind(Arc<Ctx>);
 impl PooledHandler<SyncJob> for Kind {
     fn run<'a>(
         &'a self,
-        _pool: &'a AppPool,
+        pool: &'a AppPool,
         job: &'a ClaimedJob,
         p: SyncJob,
     ) -> BoxFuture<'a, Result<(), JobError>> {
         let id = MailboxId::from_uuid(p.0.mailbox_id);
-        Box::pin(sync::run(&self.0, job.org, id, p.0.full))
+        Box::pin(async move {
+            // One round of a mailbox at a time in this worker; a round in
+            // another worker is harmless (ingest dedupes, the link is saved
+            // under the mailbox's row lock).
+            let lock = self.0.mailbox_lock(id);
+            let _round = lock.lock().await;
+            // A notification from now on must queue another round rather
+            // than merge into this one, which may have read delta already.
+            queue::release_dedupe_key(pool, job).await?;
+            sync::run(&self.0, job.org, id, p.0.full).await
+        })
     }
 }
 

@@ -372,3 +372,30 @@ async fn a_message_over_the_size_cap_is_recorded_not_dropped_silently() {
     assert!(error.contains("4096-byte cap"), "{error}");
     assert!(m.last_sync_at.is_some(), "the round still completed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_notification_during_a_running_round_queues_another_round() {
+    let Some(mut rig) = Rig::start().await else {
+        return;
+    };
+    rig.connect().await;
+    let upn = rig.s.monitored.upn.clone();
+    // A slow Graph, so the first round is still running after reading delta.
+    rig.fake.set_switches(|sw| sw.latency_ms = 400);
+    let first = rig.fake.deliver(&upn, NewMessage::new(invoice(1))).unwrap();
+    let (_, fetching) = rig
+        .fake
+        .wait_for(crate::graph_support::PATIENCE, |r| {
+            r.requests
+                .iter()
+                .any(|q| q.path.contains(&first) && q.path.ends_with("/$value"))
+        })
+        .await;
+    assert!(fetching, "the first round fetched its message");
+    // The round has read delta and is fetching: this notification must not
+    // merge into it (the maintain loop is an hour away in the rig).
+    rig.fake.deliver(&upn, NewMessage::new(invoice(2))).unwrap();
+    rig.until_count(MESSAGES, 2).await;
+    rig.stop().await;
+    assert_eq!(rig.count(DISTINCT).await, 2);
+}

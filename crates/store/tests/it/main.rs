@@ -1,6 +1,7 @@
 //! The store's integration tests: one binary, one module per concern. Each
 //! test gets its own migrated database (`sentra_store::testing::TestDb`).
 
+mod account;
 mod audit;
 mod catalog_lint;
 mod encryption;

@@ -1,7 +1,7 @@
 //! `sentra demo`: the whole product on realistic data with no configuration.
 //!
 //! Starts a private `PostgreSQL` from the machine's own server binaries
-//! ([`postgres`]) with its data in the demo folder ([`state`]), migrates it
+//! ([`sentra_cli::postgres`]) with its data in the demo folder ([`state`]), migrates it
 //! ([`database`]), creates Hartley Build Ltd with its suppliers and people
 //! ([`seed`]), and runs ([`session`]) the web application on a free loopback
 //! port, a fake Microsoft 365 holding the 57-message corpus ([`graph`],
@@ -20,7 +20,6 @@ mod database;
 mod graph;
 mod mail;
 mod offline;
-mod postgres;
 mod seed;
 mod session;
 mod state;
@@ -28,6 +27,7 @@ mod worker;
 
 use anyhow::Context as _;
 use clap::Args;
+use sentra_cli::postgres;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;

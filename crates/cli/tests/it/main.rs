@@ -1,5 +1,7 @@
 //! Integration tests of the `sentra` binary, in one test executable.
 
+// Issue 5's chaos run: workers killed, PostgreSQL restarted, Graph faults; exactly once.
+mod chaos;
 // `sentra config check` as a process: rejects with a precise message, accepts the example.
 mod config_cli;
 // The fixture corpus through `sentra scan`: expectations and golden reports.

@@ -1,0 +1,598 @@
+//! Issue 5's chaos acceptance: 2,000 messages across 4 Microsoft 365
+//! mailboxes (one organisation each) arrive on the fake Graph server (half
+//! already there, half delivered with change notifications during the run)
+//! while `sentra worker` processes are killed with SIGKILL at random at
+//! least 20 times, the test's own private `PostgreSQL` is restarted twice,
+//! and the fake injects throttling (`Retry-After` missing, `1`, `0.249`),
+//! 5xx answers, connection resets and duplicates in delta pages. At the end
+//! every message is stored once and analysed once, and each message's
+//! verdict, case and alerts are the same as in a clean run of the same mail
+//! (one worker, no faults) into a second database.
+//!
+//! `#[ignore]`d from the default suite (it takes minutes); `scripts/test.sh`
+//! runs it by name. `SENTRA_CHAOS_MESSAGES` scales it down for a quick look.
+//! The shared server on 5432 is never touched.
+
+use sentra_cli::postgres::{self, PrivatePostgres};
+use sentra_testkit::{FakeGraph, Fault, NewMessage};
+use sqlx::Row as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MAILBOXES: usize = 4;
+const TENANT: &str = "7d0c5b1e-4a3f-4c2d-9e8b-6f5a4d3c2b1a";
+const CLIENT_ID: &str = "2b4d6f80-1a3c-4e5f-8a9b-0c1d2e3f4a5b";
+const CLIENT_SECRET: &str = "chaos-fake-secret";
+const SU_PASSWORD: &str = "chaos-superuser";
+const OWNER_PASSWORD: &str = "chaos-owner";
+const APP_PASSWORD: &str = "chaos-app";
+/// Generous: two runs of thousands of messages on a loaded 2-core machine.
+const RUN_TIMEOUT: Duration = Duration::from_mins(25);
+
+fn address(i: usize) -> String {
+    format!("accounts@firm{i}.chaos.test")
+}
+
+/// The corpus messages that parse, as templates.
+fn templates() -> Vec<Vec<u8>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/fixtures/corpus");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .filter(|p| !p.to_string_lossy().contains("unparseable"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect()
+}
+
+/// Template `n` as a message of its own: a unique `Message-ID` and subject.
+fn make_message(template: &[u8], tag: &str) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let text = String::from_utf8_lossy(template);
+    let mut out = format!("Message-ID: <{tag}@chaos.test>\r\n");
+    for line in text.split_inclusive('\n') {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("message-id:") {
+            continue;
+        }
+        if lower.starts_with("subject:") {
+            let _ = write!(out, "{} [{tag}]\r\n", line.trim_end());
+        } else {
+            out.push_str(line);
+        }
+    }
+    out.into_bytes()
+}
+
+/// Every message of the run: (mailbox, raw, received at).
+fn workload(total: usize) -> Vec<(usize, Vec<u8>, time::OffsetDateTime)> {
+    let templates = templates();
+    let start = time::OffsetDateTime::now_utc() - time::Duration::days(20);
+    (0..total)
+        .map(|i| {
+            let mailbox = i % MAILBOXES;
+            let raw = make_message(
+                &templates[(i / MAILBOXES) % templates.len()],
+                &format!("m{i}"),
+            );
+            (mailbox, raw, start + time::Duration::minutes(i as i64))
+        })
+        .collect()
+}
+
+/// One database on the private cluster, seeded: an organisation per
+/// mailbox with an owner and an email alert channel, the consented
+/// connection and the scope-verified mailbox with its webhook secrets.
+struct Db {
+    app_url: String,
+    su_url: String,
+}
+
+async fn prepare_db(
+    endpoint: &postgres::Endpoint,
+    name: &str,
+    keys: &sentra_store::crypto::Keyring,
+) -> Db {
+    use sentra_store::crypto::SecretString;
+    use sentra_store::repo::{alert, graph_connection, m365_mailbox, organisation, user};
+    let su = endpoint.url("postgres", SU_PASSWORD, "postgres");
+    sentra_store::migrate::create_owner_and_database(&su, "sentra_owner", OWNER_PASSWORD, name)
+        .await
+        .unwrap();
+    let owner = endpoint.url("sentra_owner", OWNER_PASSWORD, name);
+    sentra_store::migrate(&owner).await.unwrap();
+    sentra_store::migrate::set_app_password(&owner, APP_PASSWORD)
+        .await
+        .unwrap();
+    let app_url = endpoint.url("sentra_app", APP_PASSWORD, name);
+    let pool = sentra_store::AppPool::connect(&app_url, 2).await.unwrap();
+    let hash = sentra_web::password::hash("chaos-owner-password").unwrap();
+    for i in 0..MAILBOXES {
+        let email =
+            sentra_domain::EmailAddress::parse(&format!("owner@firm{i}.chaos.test")).unwrap();
+        let owner = user::create(&pool, &email, &hash).await.unwrap();
+        let org = organisation::create(&pool, &format!("Firm {i}"), owner)
+            .await
+            .unwrap();
+        let mut tx = sentra_store::TenantTx::begin(&pool, org, None)
+            .await
+            .unwrap();
+        graph_connection::begin_consent(&mut tx, "chaos")
+            .await
+            .unwrap();
+        assert!(
+            graph_connection::complete_consent(&mut tx, "chaos", TENANT)
+                .await
+                .unwrap()
+        );
+        let since = time::OffsetDateTime::now_utc() - time::Duration::days(30);
+        let mailbox = m365_mailbox::add(&mut tx, &address(i), since)
+            .await
+            .unwrap();
+        let secrets = m365_mailbox::WebhookSecrets {
+            tenant_id: TENANT.to_owned(),
+            client_state: SecretString::from(format!("client-state-{name}-{i}")),
+            path_token: SecretString::from(format!("path-token-{name}-{i}-0123456789abcdef")),
+        };
+        m365_mailbox::store_secrets(&mut tx, keys, mailbox, &secrets)
+            .await
+            .unwrap();
+        m365_mailbox::mark_scope_verified(&mut tx, mailbox)
+            .await
+            .unwrap();
+        alert::create(
+            &mut tx,
+            keys,
+            &alert::NewChannel {
+                kind: alert::ChannelKind::Email,
+                name: "Finance".to_owned(),
+                target: String::new(),
+                target_hint: None,
+                min_risk: sentra_domain::RiskLevel::High,
+                digest: false,
+                email_roles: vec![sentra_domain::Role::Owner],
+            },
+        )
+        .await
+        .unwrap();
+        let job = sentra_domain::graph_jobs::MailboxJob {
+            mailbox_id: mailbox.as_uuid(),
+            full: false,
+        };
+        let kind = sentra_domain::graph_jobs::SUBSCRIBE;
+        sentra_store::queue::enqueue(
+            &mut tx,
+            &sentra_store::queue::NewJob::new(kind, serde_json::to_value(job).unwrap())
+                .dedupe_key(job.dedupe_key(kind)),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    pool.close().await;
+    Db {
+        app_url,
+        su_url: endpoint.url("postgres", SU_PASSWORD, name),
+    }
+}
+
+/// A fake Graph with the tenant, the app and the mailboxes.
+async fn fake() -> FakeGraph {
+    let fake = FakeGraph::start().await;
+    fake.add_app(CLIENT_ID, CLIENT_SECRET);
+    fake.add_tenant(TENANT);
+    for i in 0..MAILBOXES {
+        fake.add_mailbox(TENANT, &address(i), true).unwrap();
+    }
+    fake
+}
+
+/// `sentra worker` as a child process, its output appended to `log`.
+fn worker(db: &Db, fake: &FakeGraph, web: &str, key_file: &Path, log: &Path, smtp: u16) -> Child {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_sentra"))
+        .arg("worker")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn")
+        .env("SENTRA_DATABASE_URL", &db.app_url)
+        .env("SENTRA_KEY_FILE", key_file)
+        .env("SENTRA_WORKER_CONCURRENCY", "4")
+        .env("SENTRA_WORKER_LEASE_SECS", "5")
+        .env("SENTRA_BASE_URL", web)
+        .env("SENTRA_WEBHOOK_BASE_URL", web)
+        .env("SENTRA_GRAPH_CLIENT_ID", CLIENT_ID)
+        .env("SENTRA_GRAPH_CLIENT_SECRET", CLIENT_SECRET)
+        .env("SENTRA_GRAPH_LOGIN_BASE", fake.login_base())
+        .env("SENTRA_GRAPH_BASE", fake.graph_base())
+        .env("SENTRA_GRAPH_MAINTAIN_SECS", "5")
+        .env("SENTRA_SMTP_HOST", "127.0.0.1")
+        .env("SENTRA_SMTP_PORT", smtp.to_string())
+        .env("SENTRA_SMTP_SECURITY", "plain")
+        .env("SENTRA_ALERT_ALLOW_ADDRS", "127.0.0.1")
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .expect("spawn sentra worker")
+}
+
+/// An SMTP server that accepts everything and counts messages.
+async fn smtp_sink(count: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> u16 {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read);
+                let _ = write.write_all(b"220 chaos ESMTP\r\n").await;
+                let mut line = String::new();
+                let mut in_data = false;
+                loop {
+                    line.clear();
+                    if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let reply: &[u8] = if in_data {
+                        if line != ".\r\n" {
+                            continue;
+                        }
+                        in_data = false;
+                        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        b"250 queued\r\n"
+                    } else if line.to_ascii_uppercase().starts_with("DATA") {
+                        in_data = true;
+                        b"354 go on\r\n"
+                    } else if line.to_ascii_uppercase().starts_with("QUIT") {
+                        let _ = write.write_all(b"221 bye\r\n").await;
+                        return;
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    if write.write_all(reply).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Per message, in `Message-ID` order: (id, risk level, has a case, alerts).
+type Fingerprint = Vec<(String, String, bool, i64)>;
+
+/// Counts on `db` as the superuser (across organisations): messages,
+/// distinct messages, assessments, messages assessed more than once.
+async fn counts(db: &Db) -> Option<(i64, i64, i64, i64)> {
+    let pool = sqlx::PgPool::connect(&db.su_url).await.ok()?;
+    let row = sqlx::query(
+        "select (select count(*) from message),
+                (select count(distinct (org_id, internet_message_id)) from message),
+                (select count(*) from assessment),
+                (select count(*) from (select message_id from assessment group by 1 having count(*) > 1) d)",
+    )
+    .fetch_one(&pool)
+    .await
+    .ok()?;
+    pool.close().await;
+    Some((row.get(0), row.get(1), row.get(2), row.get(3)))
+}
+
+async fn fingerprint(db: &Db) -> (Fingerprint, i64, i64) {
+    let pool = sqlx::PgPool::connect(&db.su_url).await.unwrap();
+    let rows = sqlx::query(
+        "select m.internet_message_id, a.risk_level, c.id is not null,
+                (select count(*) from alert al where al.case_id = c.id)
+           from message m
+           join assessment a on a.message_id = m.id
+           left join fraud_case c on c.message_id = m.id
+          order by 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let cases: i64 = sqlx::query_scalar("select count(*) from fraud_case")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let alerts: i64 = sqlx::query_scalar("select count(*) from alert")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let fp = rows
+        .iter()
+        .map(|r| {
+            (
+                r.get::<Option<String>, _>(0).unwrap_or_default(),
+                r.get(1),
+                r.get(2),
+                r.get(3),
+            )
+        })
+        .collect();
+    (fp, cases, alerts)
+}
+
+/// Waits until all `total` messages are stored and analysed on `db`.
+async fn wait_done(db: &Db, total: usize, log: &Path) {
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    let total = i64::try_from(total).unwrap();
+    loop {
+        if let Some((messages, _, assessments, _)) = counts(db).await
+            && messages >= total
+            && assessments >= total
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not done within {RUN_TIMEOUT:?}: {:?}; worker log {}",
+            counts(db).await,
+            log.display()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// A small deterministic generator (the seed is printed, so a failure
+/// replays the same schedule).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// The private cluster, restartable.
+struct Cluster {
+    bin: PathBuf,
+    home: PathBuf,
+    run_as: Option<postgres::RunAs>,
+    relocated: bool,
+    pg: Option<PrivatePostgres>,
+}
+
+impl Cluster {
+    fn start(&mut self) -> postgres::Endpoint {
+        let (pg, endpoint) = PrivatePostgres::start(
+            self.bin.clone(),
+            &self.home,
+            self.run_as.clone(),
+            self.relocated,
+            SU_PASSWORD,
+        )
+        .expect("start the private PostgreSQL");
+        self.pg = Some(pg);
+        endpoint
+    }
+
+    /// Stops (fast shutdown: every session is cut) and starts again.
+    fn restart(&mut self) {
+        tokio::task::block_in_place(|| {
+            if let Some(pg) = self.pg.take() {
+                pg.stop().expect("stop the private PostgreSQL");
+            }
+            self.start();
+        });
+    }
+}
+
+/// What one run did.
+#[derive(Debug, Default)]
+struct RunReport {
+    kills: usize,
+    restarts: usize,
+    faults: usize,
+    seconds: f64,
+}
+
+/// The faults the chaos run cycles through, each failing two calls.
+fn fault(n: usize) -> Fault {
+    let all = [
+        Fault::throttled(None),
+        Fault::throttled(Some("1")),
+        Fault::throttled(Some("0.249")),
+        Fault::unavailable(503, None),
+        Fault::unavailable(504, Some("1")),
+        Fault::status(500, "generalException", None),
+        Fault::connection_reset(),
+    ];
+    all[n % all.len()].clone().times(2)
+}
+
+/// Delivers `work` to a fresh fake and runs workers until every message is
+/// analysed; with `chaos`, kills workers, restarts `PostgreSQL` and injects
+/// faults while the mail arrives.
+async fn run(
+    db: &Db,
+    cluster: &mut Cluster,
+    work: &[(usize, Vec<u8>, time::OffsetDateTime)],
+    chaos: bool,
+    dir: &Path,
+    keys: &std::sync::Arc<sentra_store::crypto::Keyring>,
+    smtp: u16,
+) -> RunReport {
+    let started = Instant::now();
+    let name = if chaos { "chaos" } else { "clean" };
+    let log = dir.join(format!("{name}-workers.log"));
+    let key_file = dir.join("keys");
+    let fake = fake().await;
+    let (before, during) = work.split_at(work.len() / 2);
+    for (m, raw, at) in before {
+        fake.add_message(&address(*m), NewMessage::new(raw.clone()).received_at(*at))
+            .unwrap();
+    }
+    if chaos {
+        fake.set_switches(|sw| sw.duplicate_rate = 0.1);
+    }
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = sentra_web::Application::build(sentra_web::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: db.app_url.clone(),
+        max_connections: 4,
+        keys: keys.clone(),
+        secure_cookies: false,
+        base_url: None,
+        mailer: sentra_web::mail::Mailer::Disabled,
+    })
+    .await
+    .unwrap();
+    let web = format!("http://{}", app.local_addr());
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stop_rx.await;
+    }));
+    let count = if chaos { 2 } else { 1 };
+    let mut workers: Vec<Child> = (0..count)
+        .map(|_| worker(db, &fake, &web, &key_file, &log, smtp))
+        .collect();
+    let seed = u64::from(std::process::id()) | 1;
+    eprintln!("{name} run: seed {seed}, {} messages", work.len());
+    let mut rng = Rng(seed);
+    let mut report = RunReport::default();
+    let mut pending = during.iter().peekable();
+    let mut next_kill = Instant::now() + Duration::from_millis(1000 + rng.below(2000));
+    loop {
+        // A batch of new mail, notified, every tick.
+        for _ in 0..8 {
+            if let Some((m, raw, at)) = pending.next() {
+                fake.deliver(&address(*m), NewMessage::new(raw.clone()).received_at(*at))
+                    .unwrap();
+            }
+        }
+        if chaos && Instant::now() >= next_kill && report.kills < 24 {
+            let victim = usize::try_from(rng.below(workers.len() as u64)).unwrap();
+            workers[victim].kill().unwrap(); // SIGKILL
+            let _ = workers[victim].wait();
+            report.kills += 1;
+            if report.kills == 7 || report.kills == 14 {
+                cluster.restart();
+                report.restarts += 1;
+            }
+            fake.inject(fault(report.faults).for_mailbox(&address(report.faults % MAILBOXES)));
+            report.faults += 1;
+            workers[victim] = worker(db, &fake, &web, &key_file, &log, smtp);
+            next_kill = Instant::now() + Duration::from_millis(1000 + rng.below(2500));
+        }
+        let chaos_done = !chaos || (report.kills >= 20 && report.restarts >= 2);
+        if pending.peek().is_none() && chaos_done {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    wait_done(db, work.len(), &log).await;
+    report.seconds = started.elapsed().as_secs_f64();
+    for mut w in workers {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    let graph = fake.report();
+    eprintln!(
+        "{name} run: {:.0} s, {} kills, {} PostgreSQL restarts, {} faults injected, {} Retry-After violations",
+        report.seconds,
+        report.kills,
+        report.restarts,
+        report.faults,
+        graph.retry_after_violations.len()
+    );
+    report
+}
+
+#[test]
+#[ignore = "takes minutes: scripts/test.sh runs it by name"]
+fn chaos_workers_killed_postgres_restarted_faults_injected_every_message_processed_exactly_once() {
+    let Some(bin) = postgres::find_bin_dir() else {
+        eprintln!("SKIPPED: no PostgreSQL server binaries (apt-get install postgresql)");
+        return;
+    };
+    let total: usize = std::env::var("SENTRA_CHAOS_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let (home, run_as, relocated) = postgres::cluster_home(tmp.path()).unwrap();
+    let mut cluster = Cluster {
+        bin,
+        home,
+        run_as,
+        relocated,
+        pg: None,
+    };
+    let endpoint = cluster.start();
+    let key_text = sentra_store::crypto::generate_config().unwrap();
+    {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut f = std::fs::OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .mode(0o600)
+            .open(tmp.path().join("keys"))
+            .unwrap();
+        f.write_all(key_text.as_bytes()).unwrap();
+    }
+    let keys = std::sync::Arc::new(sentra_store::crypto::Keyring::parse(&key_text).unwrap());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mails = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let smtp = smtp_sink(mails.clone()).await;
+        let work = workload(total);
+        let clean = prepare_db(&endpoint, "clean", &keys).await;
+        let chaotic = prepare_db(&endpoint, "chaos", &keys).await;
+        let clean_run = run(&clean, &mut cluster, &work, false, tmp.path(), &keys, smtp).await;
+        let sent_clean = mails.swap(0, std::sync::atomic::Ordering::SeqCst);
+        let chaos_run = run(&chaotic, &mut cluster, &work, true, tmp.path(), &keys, smtp).await;
+        let sent_chaos = mails.load(std::sync::atomic::Ordering::SeqCst);
+
+        let total = i64::try_from(total).unwrap();
+        let (messages, distinct, assessments, twice) = counts(&chaotic).await.unwrap();
+        assert_eq!((messages, distinct), (total, total), "every message stored once");
+        assert_eq!((assessments, twice), (total, 0), "every message analysed once");
+        let (clean_fp, clean_cases, clean_alerts) = fingerprint(&clean).await;
+        let (chaos_fp, chaos_cases, chaos_alerts) = fingerprint(&chaotic).await;
+        eprintln!(
+            "MEASURED: chaos: {total} messages across {MAILBOXES} mailboxes, {} kill -9 of `sentra worker`, {} PostgreSQL restarts, {} Graph faults injected (plus 10% duplicates in delta pages): {:.0} s (clean run {:.0} s); {chaos_cases} cases and {chaos_alerts} alerts (clean: {clean_cases} and {clean_alerts}); alert emails sent {sent_chaos} (clean {sent_clean}, at-least-once delivery)",
+            chaos_run.kills,
+            chaos_run.restarts,
+            chaos_run.faults,
+            chaos_run.seconds,
+            clean_run.seconds,
+        );
+        assert!(chaos_run.kills >= 20 && chaos_run.restarts >= 2);
+        assert_eq!(clean_fp.len(), chaos_fp.len());
+        let differ: Vec<_> = clean_fp.iter().zip(&chaos_fp).filter(|(a, b)| a != b).take(5).collect();
+        assert!(differ.is_empty(), "verdicts, cases or alerts differ from the clean run: {differ:?}");
+        assert_eq!((chaos_cases, chaos_alerts), (clean_cases, clean_alerts));
+    });
+    drop(runtime);
+    if let Some(pg) = cluster.pg.take() {
+        pg.stop().unwrap();
+    }
+}

@@ -45,8 +45,9 @@ pub(crate) struct ServeArgs {
     /// Force `Secure` cookies and HSTS on or off (default: on unless loopback).
     #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
     secure_cookies: Option<bool>,
-    /// The public base URL, for links in invitation and reset mail.
-    #[arg(long, env = "SENTRA_BASE_URL", value_name = "URL")]
+    /// The public base URL, for links in invitation and reset mail
+    /// (default: `$SENTRA_BASE_URL` / `server.base_url`, else relative links).
+    #[arg(long, value_name = "URL")]
     base_url: Option<String>,
     /// SMTP relay for invitation and reset mail (`smtps://user:pass@host`);
     /// without it invitations answer with a copyable link.
@@ -138,7 +139,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         None => sentra_web::mail::Mailer::Disabled,
     };
     let settings = sentra_web::Settings {
-        base_url: args.base_url.clone(),
+        base_url: args.base_url.clone().or_else(|| config.base_url.clone()),
         mailer,
         listen,
         database_url,

@@ -343,7 +343,19 @@ async fn outcome(db: &Db) -> Outcome {
     }
 }
 
-/// Waits until all `total` messages are stored and analysed on `db`.
+/// Alerts not yet sent on `db`.
+async fn unsent_alerts(db: &Db) -> Option<i64> {
+    let pool = sqlx::PgPool::connect(&db.su_url).await.ok()?;
+    let n = sqlx::query_scalar("select count(*) from alert where status <> 'sent'")
+        .fetch_one(&pool)
+        .await
+        .ok();
+    pool.close().await;
+    n
+}
+
+/// Waits until all `total` messages are stored and analysed on `db`, and
+/// every alert is sent.
 async fn wait_done(db: &Db, total: usize, log: &Path) {
     let deadline = Instant::now() + RUN_TIMEOUT;
     let total = i64::try_from(total).unwrap();
@@ -351,13 +363,15 @@ async fn wait_done(db: &Db, total: usize, log: &Path) {
         if let Some((messages, _, assessments, _)) = counts(db).await
             && messages >= total
             && assessments >= total
+            && unsent_alerts(db).await == Some(0)
         {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "not done within {RUN_TIMEOUT:?}: {:?}; worker log {}",
+            "not done within {RUN_TIMEOUT:?}: {:?}, {:?} alerts unsent; worker log {}",
             counts(db).await,
+            unsent_alerts(db).await,
             log.display()
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -605,7 +619,7 @@ fn chaos_workers_killed_postgres_restarted_faults_injected_every_message_process
             .filter(|(a, b)| a != b)
             .collect();
         eprintln!(
-            "MEASURED: chaos: {total} messages across {MAILBOXES} mailboxes, {} kill -9 of `sentra worker`, {} PostgreSQL restarts, {} Graph faults injected (plus 10% duplicates in delta pages): {:.0} s (clean run {:.0} s); {} cases and {} alerts (clean: {} and {}); duplicated cases/alerts {:?} (clean {:?}); alert emails sent {sent_chaos} (clean {sent_clean}; delivery is at least once); verdicts differing from the clean run: {} (order of analysis, see the test's comment)",
+            "MEASURED: chaos: {total} messages across {MAILBOXES} mailboxes, {} kill -9 of `sentra worker`, {} PostgreSQL restarts, {} Graph faults injected (plus 10% duplicates in delta pages): {:.0} s (clean run {:.0} s); {} cases and {} alerts (clean: {} and {}); duplicated cases/alerts {:?} (clean {:?}); alert emails received {sent_chaos} (clean {sent_clean}; delivery is at least once, so a worker killed between sending and recording sends again); verdicts differing from the clean run: {} (order of analysis, see the test's comment)",
             chaos_run.kills,
             chaos_run.restarts,
             chaos_run.faults,
@@ -623,6 +637,7 @@ fn chaos_workers_killed_postgres_restarted_faults_injected_every_message_process
             eprintln!("  clean {a:?} / chaos {b:?}");
         }
         assert!(chaos_run.kills >= 20 && chaos_run.restarts >= 2);
+        assert!(sent_chaos >= usize::try_from(chaos.alerts).unwrap(), "every alert emailed");
         assert_eq!(chaos.duplicated, (0, 0), "a case or an alert was duplicated");
         assert_eq!(clean.duplicated, (0, 0));
         let ids = |o: &Outcome| o.messages.iter().map(|m| m.0.clone()).collect::<Vec<_>>();

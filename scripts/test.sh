@@ -75,6 +75,15 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 log "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
+# The browser tests' npm packages (playwright-core drives the system
+# Chromium and downloads no browser; axe-core), from the committed lock file.
+# Wherever Chromium is installed the browser tests must run, not skip.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  log "npm ci (browser tests)"
+  (cd crates/web/tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+if [ -n "${CHROME_BIN:-}" ]; then export SENTRA_REQUIRE_BROWSER=1; fi
+
 log "cargo test"
 test_log=$(mktemp)
 trap 'rm -f "$test_log"' EXIT

@@ -9,6 +9,7 @@ mod audit_cmd;
 mod config;
 mod demo;
 mod dev;
+mod graph_args;
 mod keys_cmd;
 mod migrate;
 mod scan;

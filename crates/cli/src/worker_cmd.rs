@@ -11,7 +11,8 @@
 //! application for the Microsoft 365 sync. The README lists every variable.
 
 use crate::config::Config;
-use crate::config::worker::SmtpConfig;
+use crate::config::worker::{GraphApp, SmtpConfig};
+use crate::graph_args::GraphArgs;
 use crate::keys_cmd::{KeyringArgs, load_keyring};
 use anyhow::Context as _;
 use clap::Args;
@@ -21,6 +22,7 @@ use sentra_store::AppPool;
 use sentra_worker::alerts::AlertSettings;
 use sentra_worker::alerts::email::{SmtpSecurity, SmtpSettings};
 use sentra_worker::alerts::outbound::OutboundPolicy;
+use sentra_worker::graph::GraphSettings;
 use sentra_worker::{Registry, Runner, RunnerConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +44,8 @@ pub(crate) struct WorkerArgs {
     concurrency: Option<usize>,
     #[command(flatten)]
     keyring: KeyringArgs,
+    #[command(flatten)]
+    graph: GraphArgs,
 }
 
 /// The relay settings alerts use (the configuration checked them).
@@ -61,6 +65,15 @@ fn smtp(s: &SmtpConfig) -> SmtpSettings {
         from: s.from.clone(),
         timeout: Duration::from_secs(20),
     }
+}
+
+/// The Microsoft 365 sync's settings (the configuration checked the URLs).
+fn graph(app: &GraphApp, base_url: &str) -> anyhow::Result<GraphSettings> {
+    let client = crate::graph_args::client(app)?;
+    let base = app.webhook_base_url.as_deref().unwrap_or(base_url);
+    let mut settings = GraphSettings::new(client, base);
+    settings.maintain_every = Duration::from_secs(app.maintain_secs);
+    Ok(settings)
 }
 
 /// `sentra worker`.
@@ -103,12 +116,19 @@ pub(crate) fn run(
         smtp: worker.smtp.as_ref().map(smtp),
     });
     let concurrency = args.concurrency.unwrap_or(worker.concurrency).max(1);
+    let graph = args
+        .graph
+        .app(config.graph.as_ref())?
+        .map(|g| graph(&g, &worker.base_url))
+        .transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("Failed to start the async runtime")?;
     runtime.block_on(async {
-        let connections = u32::try_from(concurrency + 2).unwrap_or(10);
+        // Graph jobs commit each message in a transaction of their own while
+        // other jobs hold theirs: room for both, plus heartbeats.
+        let connections = u32::try_from(concurrency * 2 + 2).unwrap_or(10);
         let pool = AppPool::connect(&database_url, connections)
             .await
             .context("Failed to connect to the database")?;
@@ -116,7 +136,14 @@ pub(crate) fn run(
             .with_pdf(pdf)
             .with_modulus(modulus);
         let mut registry = Registry::new();
-        sentra_worker::jobs::register_defaults(&mut registry, ingestor, alerts);
+        sentra_worker::jobs::register_defaults(&mut registry, ingestor.clone(), alerts);
+        if let Some(graph) = graph {
+            sentra_worker::graph::register(&mut registry, ingestor, graph);
+            let seeded = sentra_worker::graph::seed_maintain(&pool)
+                .await
+                .context("Failed to re-seed the mailboxes' maintain jobs")?;
+            eprintln!("sentra: Microsoft 365 sync on ({seeded} maintain job(s) re-seeded)");
+        }
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned());
         let config = RunnerConfig {
             name: format!("{host}:{}", std::process::id()),

@@ -127,7 +127,7 @@ pub(crate) fn check(
             config.log_filter
         ));
     }
-    report_worker(&config.worker, out);
+    report_worker(&config.worker, config.graph.as_ref(), out);
     let loopback = config.listen.value.ip().is_loopback();
     if !loopback && config.secure_cookies == Some(false) {
         notes.push("cookies are not `Secure` on a non-loopback listener: only behind a proxy that never serves plain http");
@@ -186,7 +186,11 @@ fn check_keys(config: &Config, env: &dyn Env, problems: &mut Vec<String>, out: &
 }
 
 /// The worker's settings (secrets never printed, only whether they are set).
-fn report_worker(w: &super::worker::WorkerSettings, out: &mut dyn Write) {
+fn report_worker(
+    w: &super::worker::WorkerSettings,
+    graph: Option<&super::worker::GraphApp>,
+    out: &mut dyn Write,
+) {
     let _ = writeln!(
         out,
         "worker:             {} jobs at once, lease {} s, links to {}",
@@ -215,7 +219,7 @@ fn report_worker(w: &super::worker::WorkerSettings, out: &mut dyn Write) {
             );
         }
     }
-    match &w.graph {
+    match graph {
         Some(g) => {
             let _ = writeln!(
                 out,

@@ -95,6 +95,8 @@ pub(crate) struct Config {
     pub base_url: Option<String>,
     /// The worker's settings (`sentra worker`).
     pub worker: worker::WorkerSettings,
+    /// `[graph]` / `SENTRA_GRAPH_*`: the Microsoft Graph application.
+    pub graph: Option<worker::GraphApp>,
     /// Everything wrong, each naming the setting and the fix.
     pub problems: Vec<String>,
 }
@@ -321,6 +323,7 @@ impl Config {
                 })
             });
         let worker = worker::resolve(&file, env, &mut problems);
+        let graph = worker::graph(&file, env, &mut problems);
         Ok(Self {
             file: file_path,
             listen,
@@ -341,6 +344,7 @@ impl Config {
                 .unwrap_or_else(|| "info".to_owned()),
             base_url: env.get("SENTRA_BASE_URL").or(file.server.base_url),
             worker,
+            graph,
             problems,
         })
     }

@@ -189,7 +189,7 @@ fn worker_settings_come_from_the_environment_over_the_file() {
     .unwrap();
     assert!(c.problems.is_empty(), "{:?}", c.problems);
     assert_eq!((c.worker.concurrency, c.worker.lease_secs), (5, 20));
-    let g = c.worker.graph.expect("graph settings");
+    let g = c.graph.expect("graph settings");
     assert_eq!(g.client_id, "app");
     assert_eq!(g.graph_base, "http://127.0.0.1:9999/v1.0");
     assert_eq!(g.login_base, sentra_graph::config::LOGIN_BASE);
@@ -201,7 +201,7 @@ fn worker_settings_come_from_the_environment_over_the_file() {
     );
     // Nothing configured: no sync, no relay, the defaults.
     let c = Config::resolve(None, &env(&[])).unwrap();
-    assert!(c.worker.graph.is_none() && c.worker.smtp.is_none());
+    assert!(c.graph.is_none() && c.worker.smtp.is_none());
     assert_eq!((c.worker.concurrency, c.worker.lease_secs), (8, 60));
 }
 

@@ -1,7 +1,8 @@
 //! The worker's part of the configuration scheme: concurrency and lease,
 //! the public URL used in alert links and Graph notification URLs, the SMTP
 //! relay for email alerts, the addresses alerts may reach although not
-//! public, and the Microsoft Graph application the sync runs as. Each
+//! public; and the Microsoft Graph application, which `serve` (connecting
+//! mailboxes) and `worker` (syncing them) share. Each
 //! setting is a `SENTRA_*` variable over a key of the TOML file; the two
 //! secrets (the SMTP password and the Graph client secret) come only from
 //! the environment or from a file named by a `*_file` key (mode 0600).
@@ -31,8 +32,6 @@ pub(crate) struct WorkerSettings {
     pub alert_allow_addrs: Vec<IpAddr>,
     /// The SMTP relay for email alerts; `None`: email channels fail visibly.
     pub smtp: Option<SmtpConfig>,
-    /// The Microsoft Graph application; `None`: no Microsoft 365 sync.
-    pub graph: Option<GraphApp>,
 }
 
 /// `[smtp]` / `SENTRA_SMTP_*`.
@@ -72,10 +71,6 @@ pub(crate) struct GraphApp {
     pub client_id: String,
     /// `SENTRA_GRAPH_CLIENT_SECRET`, or the file named by
     /// `graph.client_secret_file` / `SENTRA_GRAPH_CLIENT_SECRET_FILE`.
-    #[expect(
-        dead_code,
-        reason = "read by the Graph sync set-up when the sync handlers are merged"
-    )]
     pub client_secret: Zeroizing<String>,
     /// `graph.login_base` / `SENTRA_GRAPH_LOGIN_BASE` (Microsoft's by default).
     pub login_base: String,
@@ -207,14 +202,12 @@ pub(crate) fn resolve(
         None => file.alerts.allow_addrs.clone(),
     };
     let smtp = smtp(file, env, &alert_allow_addrs, problems);
-    let graph = graph(file, env, problems);
     WorkerSettings {
         concurrency,
         lease_secs,
         base_url,
         alert_allow_addrs,
         smtp,
-        graph,
     }
 }
 
@@ -267,7 +260,14 @@ fn smtp(
     })
 }
 
-fn graph(file: &FileConfig, env: &dyn Env, problems: &mut Vec<String>) -> Option<GraphApp> {
+/// Sentra's Microsoft Graph application (`serve` connects mailboxes with
+/// it, `worker` syncs them); `None` when neither the id nor the secret is
+/// set.
+pub(crate) fn graph(
+    file: &FileConfig,
+    env: &dyn Env,
+    problems: &mut Vec<String>,
+) -> Option<GraphApp> {
     let g = &file.graph;
     let client_id = env
         .get("SENTRA_GRAPH_CLIENT_ID")

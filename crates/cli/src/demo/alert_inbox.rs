@@ -4,28 +4,57 @@
 //! server. The in-process worker sends to it over plain SMTP, which the
 //! worker allows only to an allow-listed address (127.0.0.1 here).
 //!
-//! It reads at most [`MAX_MESSAGE`] bytes of a message and keeps nothing.
+//! While the demo seeds, the alerts for the backlog are only counted (one
+//! line then says how many); from `ready` on, each is printed. It reads at
+//! most [`MAX_MESSAGE`] bytes of a message and keeps nothing.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpListener;
+
+/// The `From` of the demo's alert emails (not printed as a recipient).
+pub(crate) const FROM: &str = "alerts@sentra-demo.invalid";
+
+/// The running inbox.
+#[derive(Debug, Clone)]
+pub(crate) struct Inbox {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    loud: Arc<AtomicBool>,
+    received: Arc<AtomicUsize>,
+}
+
+impl Inbox {
+    /// From now on, print each alert; returns how many arrived before.
+    pub(crate) fn print_from_now(&self) -> usize {
+        self.loud.store(true, Ordering::SeqCst);
+        self.received.load(Ordering::SeqCst)
+    }
+}
 
 /// A message larger than this is refused (alerts are a few kilobytes).
 const MAX_MESSAGE: usize = 1024 * 1024;
 
-/// Starts the receiver; returns its port. It runs until the process ends.
-pub(crate) async fn start() -> anyhow::Result<u16> {
+/// Starts the receiver. It runs until the process ends.
+pub(crate) async fn start() -> anyhow::Result<Inbox> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let port = listener.local_addr()?.port();
+    let inbox = Inbox {
+        port: listener.local_addr()?.port(),
+        loud: Arc::new(AtomicBool::new(false)),
+        received: Arc::new(AtomicUsize::new(0)),
+    };
+    let shared = inbox.clone();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(session(stream));
+            tokio::spawn(session(stream, shared.clone()));
         }
     });
-    Ok(port)
+    Ok(inbox)
 }
 
 /// One SMTP session: EHLO, MAIL, RCPT…, DATA, QUIT.
-async fn session(stream: tokio::net::TcpStream) {
+async fn session(stream: tokio::net::TcpStream, inbox: Inbox) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     let _ = write.write_all(b"220 sentra-demo ESMTP\r\n").await;
@@ -53,10 +82,14 @@ async fn session(stream: tokio::net::TcpStream) {
             let Some((subject, case_url)) = read_data(&mut lines).await else {
                 return;
             };
-            super::say(&format!(
-                "alert:     email to {}: \"{subject}\" {case_url}",
-                rcpt.join(", ")
-            ));
+            inbox.received.fetch_add(1, Ordering::SeqCst);
+            if inbox.loud.load(Ordering::SeqCst) {
+                rcpt.retain(|r| r != FROM);
+                super::say(&format!(
+                    "alert:     email to {}: \"{subject}\" {case_url}",
+                    rcpt.join(", ")
+                ));
+            }
             rcpt.clear();
             b"250 delivered to the terminal\r\n"
         } else if upper.starts_with("QUIT") {

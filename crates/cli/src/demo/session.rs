@@ -56,8 +56,10 @@ pub(super) async fn serve(
     let pool = AppPool::connect(&urls.app, 6)
         .await
         .context("connecting to the demo database")?;
-    let graph = DemoGraph::start().await?;
-    let smtp_port = alert_inbox::start()
+    // Shared with the live task; dropped (stopping the fake) only after the
+    // worker has stopped.
+    let graph = Arc::new(DemoGraph::start().await?);
+    let inbox = alert_inbox::start()
         .await
         .context("starting the terminal alert inbox")?;
     let pdf: Arc<dyn sentra_engine::TextExtractor> = Arc::new(
@@ -69,10 +71,11 @@ pub(super) async fn serve(
             keys: keyring.clone(),
             pdf,
             base_url: base.clone(),
-            smtp_port,
+            smtp_port: inbox.port,
+            graph_bases: (graph.fake.login_base(), graph.fake.graph_base()),
         },
         stopped(stop.clone()),
-    );
+    )?;
     let work = prepare(&pool, &keyring, dir, saved, &graph, syncs);
     let ready = tokio::select! {
         r = work => r,
@@ -83,7 +86,13 @@ pub(super) async fn serve(
         worker.abort();
         return Err(e);
     }
-    banner(&base, saved, args.live_after, smtp_port);
+    banner(&base, saved, args.live_after, inbox.port);
+    let earlier = inbox.print_from_now();
+    if earlier > 0 {
+        say(&format!(
+            "  alerts:    {earlier} alert emails for the seeded cases went to the terminal inbox; new ones are printed as `alert:` lines"
+        ));
+    }
     say(&format!(
         "ready in {:.1} s: {base}/ (Ctrl-C stops the demo and its database)",
         started.elapsed().as_secs_f64()
@@ -100,11 +109,13 @@ pub(super) async fn serve(
             target.mailbox,
         )?)
     };
-    let live = tokio::spawn(live(base, pool.clone(), target, graph, direct, at));
+    let live = tokio::spawn(live(base, pool.clone(), target, graph.clone(), direct, at));
     stopped(stop).await;
     say("Stopping…");
-    live.abort();
+    // The worker first: its jobs in flight still talk to the fake Graph.
     let _ = worker.await;
+    live.abort();
+    drop(graph);
     pool.close().await;
     server
         .await
@@ -235,7 +246,7 @@ async fn live(
     base: String,
     pool: AppPool,
     target: Target,
-    graph: DemoGraph,
+    graph: Arc<DemoGraph>,
     direct: Option<mail::MailboxIngest>,
     at: tokio::time::Instant,
 ) {

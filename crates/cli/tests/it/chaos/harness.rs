@@ -1,41 +1,31 @@
-//! Issue 5's chaos acceptance: 2,000 messages across 4 Microsoft 365
-//! mailboxes (one organisation each) arrive on the fake Graph server (half
-//! already there, half delivered with change notifications during the run)
-//! while `sentra worker` processes are killed with SIGKILL at random at
-//! least 20 times, the test's own private `PostgreSQL` is restarted twice,
-//! and the fake injects throttling (`Retry-After` missing, `1`, `0.249`),
-//! 5xx answers, connection resets and duplicates in delta pages. At the end
-//! every message is stored once and analysed once, and each message's
-//! verdict, case and alerts are the same as in a clean run of the same mail
-//! (one worker, no faults) into a second database.
-//!
-//! `#[ignore]`d from the default suite (it takes minutes); `scripts/test.sh`
-//! runs it by name. `SENTRA_CHAOS_MESSAGES` scales it down for a quick look.
-//! The shared server on 5432 is never touched.
+//! The chaos test's harness: the workload, the seeded databases on the
+//! private cluster, the fake Graph, `sentra worker` children, an SMTP sink,
+//! the counts and fingerprints a run is judged by, and the restartable
+//! cluster.
 
 use sentra_cli::postgres::{self, PrivatePostgres};
-use sentra_testkit::{FakeGraph, Fault, NewMessage};
+use sentra_testkit::{FakeGraph, Fault};
 use sqlx::Row as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const MAILBOXES: usize = 4;
-const TENANT: &str = "7d0c5b1e-4a3f-4c2d-9e8b-6f5a4d3c2b1a";
-const CLIENT_ID: &str = "2b4d6f80-1a3c-4e5f-8a9b-0c1d2e3f4a5b";
-const CLIENT_SECRET: &str = "chaos-fake-secret";
-const SU_PASSWORD: &str = "chaos-superuser";
-const OWNER_PASSWORD: &str = "chaos-owner";
-const APP_PASSWORD: &str = "chaos-app";
+pub(super) const MAILBOXES: usize = 4;
+pub(super) const TENANT: &str = "7d0c5b1e-4a3f-4c2d-9e8b-6f5a4d3c2b1a";
+pub(super) const CLIENT_ID: &str = "2b4d6f80-1a3c-4e5f-8a9b-0c1d2e3f4a5b";
+pub(super) const CLIENT_SECRET: &str = "chaos-fake-secret";
+pub(super) const SU_PASSWORD: &str = "chaos-superuser";
+pub(super) const OWNER_PASSWORD: &str = "chaos-owner";
+pub(super) const APP_PASSWORD: &str = "chaos-app";
 /// Generous: two runs of thousands of messages on a loaded 2-core machine.
-const RUN_TIMEOUT: Duration = Duration::from_mins(25);
+pub(super) const RUN_TIMEOUT: Duration = Duration::from_mins(25);
 
-fn address(i: usize) -> String {
+pub(super) fn address(i: usize) -> String {
     format!("accounts@firm{i}.chaos.test")
 }
 
 /// The corpus messages that parse, as templates.
-fn templates() -> Vec<Vec<u8>> {
+pub(super) fn templates() -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/fixtures/corpus");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
@@ -51,7 +41,7 @@ fn templates() -> Vec<Vec<u8>> {
 }
 
 /// Template `n` as a message of its own: a unique `Message-ID` and subject.
-fn make_message(template: &[u8], tag: &str) -> Vec<u8> {
+pub(super) fn make_message(template: &[u8], tag: &str) -> Vec<u8> {
     use std::fmt::Write as _;
     let text = String::from_utf8_lossy(template);
     let mut out = format!("Message-ID: <{tag}@chaos.test>\r\n");
@@ -70,7 +60,7 @@ fn make_message(template: &[u8], tag: &str) -> Vec<u8> {
 }
 
 /// Every message of the run: (mailbox, raw, received at).
-fn workload(total: usize) -> Vec<(usize, Vec<u8>, time::OffsetDateTime)> {
+pub(super) fn workload(total: usize) -> Vec<(usize, Vec<u8>, time::OffsetDateTime)> {
     let templates = templates();
     let start = time::OffsetDateTime::now_utc() - time::Duration::days(20);
     (0..total)
@@ -88,12 +78,12 @@ fn workload(total: usize) -> Vec<(usize, Vec<u8>, time::OffsetDateTime)> {
 /// One database on the private cluster, seeded: an organisation per
 /// mailbox with an owner and an email alert channel, the consented
 /// connection and the scope-verified mailbox with its webhook secrets.
-struct Db {
-    app_url: String,
-    su_url: String,
+pub(super) struct Db {
+    pub(super) app_url: String,
+    pub(super) su_url: String,
 }
 
-async fn prepare_db(
+pub(super) async fn prepare_db(
     endpoint: &postgres::Endpoint,
     name: &str,
     keys: &sentra_store::crypto::Keyring,
@@ -182,7 +172,7 @@ async fn prepare_db(
 }
 
 /// A fake Graph with the tenant, the app and the mailboxes.
-async fn fake() -> FakeGraph {
+pub(super) async fn fake() -> FakeGraph {
     let fake = FakeGraph::start().await;
     fake.add_app(CLIENT_ID, CLIENT_SECRET);
     fake.add_tenant(TENANT);
@@ -193,7 +183,14 @@ async fn fake() -> FakeGraph {
 }
 
 /// `sentra worker` as a child process, its output appended to `log`.
-fn worker(db: &Db, fake: &FakeGraph, web: &str, key_file: &Path, log: &Path, smtp: u16) -> Child {
+pub(super) fn worker(
+    db: &Db,
+    fake: &FakeGraph,
+    web: &str,
+    key_file: &Path,
+    log: &Path,
+    smtp: u16,
+) -> Child {
     let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -227,7 +224,7 @@ fn worker(db: &Db, fake: &FakeGraph, web: &str, key_file: &Path, log: &Path, smt
 }
 
 /// An SMTP server that accepts everything and counts messages.
-async fn smtp_sink(count: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> u16 {
+pub(super) async fn smtp_sink(count: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> u16 {
     use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -272,11 +269,11 @@ async fn smtp_sink(count: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> u16
 }
 
 /// Per message, in `Message-ID` order: (id, risk level, has a case, alerts).
-type Fingerprint = Vec<(String, String, bool, i64)>;
+pub(super) type Fingerprint = Vec<(String, String, bool, i64)>;
 
 /// Counts on `db` as the superuser (across organisations): messages,
 /// distinct messages, assessments, messages assessed more than once.
-async fn counts(db: &Db) -> Option<(i64, i64, i64, i64)> {
+pub(super) async fn counts(db: &Db) -> Option<(i64, i64, i64, i64)> {
     let pool = sqlx::PgPool::connect(&db.su_url).await.ok()?;
     let row = sqlx::query(
         "select (select count(*) from message),
@@ -294,14 +291,14 @@ async fn counts(db: &Db) -> Option<(i64, i64, i64, i64)> {
 /// What a run left: per-message fingerprints, cases, alerts, and how many
 /// cases and alerts were duplicated (a second case for one message, a
 /// second alert for one case and channel).
-struct Outcome {
-    messages: Fingerprint,
-    cases: i64,
-    alerts: i64,
-    duplicated: (i64, i64),
+pub(super) struct Outcome {
+    pub(super) messages: Fingerprint,
+    pub(super) cases: i64,
+    pub(super) alerts: i64,
+    pub(super) duplicated: (i64, i64),
 }
 
-async fn outcome(db: &Db) -> Outcome {
+pub(super) async fn outcome(db: &Db) -> Outcome {
     let pool = sqlx::PgPool::connect(&db.su_url).await.unwrap();
     let rows = sqlx::query(
         "select m.internet_message_id, a.risk_level, c.id is not null,
@@ -344,7 +341,7 @@ async fn outcome(db: &Db) -> Outcome {
 }
 
 /// Alerts not yet sent on `db`.
-async fn unsent_alerts(db: &Db) -> Option<i64> {
+pub(super) async fn unsent_alerts(db: &Db) -> Option<i64> {
     let pool = sqlx::PgPool::connect(&db.su_url).await.ok()?;
     let n = sqlx::query_scalar("select count(*) from alert where status <> 'sent'")
         .fetch_one(&pool)
@@ -356,7 +353,7 @@ async fn unsent_alerts(db: &Db) -> Option<i64> {
 
 /// Waits until all `total` messages are stored and analysed on `db`, and
 /// every alert is sent.
-async fn wait_done(db: &Db, total: usize, log: &Path) {
+pub(super) async fn wait_done(db: &Db, total: usize, log: &Path) {
     let deadline = Instant::now() + RUN_TIMEOUT;
     let total = i64::try_from(total).unwrap();
     loop {
@@ -380,10 +377,10 @@ async fn wait_done(db: &Db, total: usize, log: &Path) {
 
 /// A small deterministic generator (the seed is printed, so a failure
 /// replays the same schedule).
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -392,16 +389,16 @@ impl Rng {
 }
 
 /// The private cluster, restartable.
-struct Cluster {
-    bin: PathBuf,
-    home: PathBuf,
-    run_as: Option<postgres::RunAs>,
-    relocated: bool,
-    pg: Option<PrivatePostgres>,
+pub(super) struct Cluster {
+    pub(super) bin: PathBuf,
+    pub(super) home: PathBuf,
+    pub(super) run_as: Option<postgres::RunAs>,
+    pub(super) relocated: bool,
+    pub(super) pg: Option<PrivatePostgres>,
 }
 
 impl Cluster {
-    fn start(&mut self) -> postgres::Endpoint {
+    pub(super) fn start(&mut self) -> postgres::Endpoint {
         let (pg, endpoint) = PrivatePostgres::start(
             self.bin.clone(),
             &self.home,
@@ -415,7 +412,7 @@ impl Cluster {
     }
 
     /// Stops (fast shutdown: every session is cut) and starts again.
-    fn restart(&mut self) {
+    pub(super) fn restart(&mut self) {
         tokio::task::block_in_place(|| {
             if let Some(pg) = self.pg.take() {
                 pg.stop().expect("stop the private PostgreSQL");
@@ -427,15 +424,15 @@ impl Cluster {
 
 /// What one run did.
 #[derive(Debug, Default)]
-struct RunReport {
-    kills: usize,
-    restarts: usize,
-    faults: usize,
-    seconds: f64,
+pub(super) struct RunReport {
+    pub(super) kills: usize,
+    pub(super) restarts: usize,
+    pub(super) faults: usize,
+    pub(super) seconds: f64,
 }
 
 /// The faults the chaos run cycles through, each failing two calls.
-fn fault(n: usize) -> Fault {
+pub(super) fn fault(n: usize) -> Fault {
     let all = [
         Fault::throttled(None),
         Fault::throttled(Some("1")),
@@ -446,211 +443,4 @@ fn fault(n: usize) -> Fault {
         Fault::connection_reset(),
     ];
     all[n % all.len()].clone().times(2)
-}
-
-/// Delivers `work` to a fresh fake and runs workers until every message is
-/// analysed; with `chaos`, kills workers, restarts `PostgreSQL` and injects
-/// faults while the mail arrives.
-async fn run(
-    db: &Db,
-    cluster: &mut Cluster,
-    work: &[(usize, Vec<u8>, time::OffsetDateTime)],
-    chaos: bool,
-    dir: &Path,
-    keys: &std::sync::Arc<sentra_store::crypto::Keyring>,
-    smtp: u16,
-) -> RunReport {
-    let started = Instant::now();
-    let name = if chaos { "chaos" } else { "clean" };
-    let log = dir.join(format!("{name}-workers.log"));
-    let key_file = dir.join("keys");
-    let fake = fake().await;
-    let (before, during) = work.split_at(work.len() / 2);
-    for (m, raw, at) in before {
-        fake.add_message(&address(*m), NewMessage::new(raw.clone()).received_at(*at))
-            .unwrap();
-    }
-    if chaos {
-        fake.set_switches(|sw| sw.duplicate_rate = 0.1);
-    }
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = sentra_web::Application::build(sentra_web::Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: db.app_url.clone(),
-        max_connections: 4,
-        keys: keys.clone(),
-        secure_cookies: false,
-        base_url: None,
-        mailer: sentra_web::mail::Mailer::Disabled,
-    })
-    .await
-    .unwrap();
-    let web = format!("http://{}", app.local_addr());
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stop_rx.await;
-    }));
-    let count = if chaos { 2 } else { 1 };
-    let mut workers: Vec<Child> = (0..count)
-        .map(|_| worker(db, &fake, &web, &key_file, &log, smtp))
-        .collect();
-    let seed = u64::from(std::process::id()) | 1;
-    eprintln!("{name} run: seed {seed}, {} messages", work.len());
-    let mut rng = Rng(seed);
-    let mut report = RunReport::default();
-    let mut pending = during.iter().peekable();
-    let mut next_kill = Instant::now() + Duration::from_millis(1000 + rng.below(2000));
-    loop {
-        // A batch of new mail, notified, every tick.
-        for _ in 0..8 {
-            if let Some((m, raw, at)) = pending.next() {
-                fake.deliver(&address(*m), NewMessage::new(raw.clone()).received_at(*at))
-                    .unwrap();
-            }
-        }
-        if chaos && Instant::now() >= next_kill && report.kills < 24 {
-            let victim = usize::try_from(rng.below(workers.len() as u64)).unwrap();
-            workers[victim].kill().unwrap(); // SIGKILL
-            let _ = workers[victim].wait();
-            report.kills += 1;
-            if report.kills == 7 || report.kills == 14 {
-                cluster.restart();
-                report.restarts += 1;
-            }
-            fake.inject(fault(report.faults).for_mailbox(&address(report.faults % MAILBOXES)));
-            report.faults += 1;
-            workers[victim] = worker(db, &fake, &web, &key_file, &log, smtp);
-            next_kill = Instant::now() + Duration::from_millis(1000 + rng.below(2500));
-        }
-        let chaos_done = !chaos || (report.kills >= 20 && report.restarts >= 2);
-        if pending.peek().is_none() && chaos_done {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    wait_done(db, work.len(), &log).await;
-    report.seconds = started.elapsed().as_secs_f64();
-    for mut w in workers {
-        let _ = w.kill();
-        let _ = w.wait();
-    }
-    let _ = stop_tx.send(());
-    let _ = server.await;
-    let graph = fake.report();
-    eprintln!(
-        "{name} run: {:.0} s, {} kills, {} PostgreSQL restarts, {} faults injected, {} Retry-After violations",
-        report.seconds,
-        report.kills,
-        report.restarts,
-        report.faults,
-        graph.retry_after_violations.len()
-    );
-    report
-}
-
-#[test]
-#[ignore = "takes minutes: scripts/test.sh runs it by name"]
-fn chaos_workers_killed_postgres_restarted_faults_injected_every_message_processed_exactly_once() {
-    let Some(bin) = postgres::find_bin_dir() else {
-        eprintln!("SKIPPED: no PostgreSQL server binaries (apt-get install postgresql)");
-        return;
-    };
-    let total: usize = std::env::var("SENTRA_CHAOS_MESSAGES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    let tmp = tempfile::tempdir().unwrap();
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let (home, run_as, relocated) = postgres::cluster_home(tmp.path()).unwrap();
-    let mut cluster = Cluster {
-        bin,
-        home,
-        run_as,
-        relocated,
-        pg: None,
-    };
-    let endpoint = cluster.start();
-    let key_text = sentra_store::crypto::generate_config().unwrap();
-    {
-        use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let mut f = std::fs::OpenOptions::new()
-            .create_new(true)
-            .write(true)
-            .mode(0o600)
-            .open(tmp.path().join("keys"))
-            .unwrap();
-        f.write_all(key_text.as_bytes()).unwrap();
-    }
-    let keys = std::sync::Arc::new(sentra_store::crypto::Keyring::parse(&key_text).unwrap());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mails = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let smtp = smtp_sink(mails.clone()).await;
-        let work = workload(total);
-        let clean = prepare_db(&endpoint, "clean", &keys).await;
-        let chaotic = prepare_db(&endpoint, "chaos", &keys).await;
-        let clean_run = run(&clean, &mut cluster, &work, false, tmp.path(), &keys, smtp).await;
-        let sent_clean = mails.swap(0, std::sync::atomic::Ordering::SeqCst);
-        let chaos_run = run(&chaotic, &mut cluster, &work, true, tmp.path(), &keys, smtp).await;
-        let sent_chaos = mails.load(std::sync::atomic::Ordering::SeqCst);
-
-        let total = i64::try_from(total).unwrap();
-        let (messages, distinct, assessments, twice) = counts(&chaotic).await.unwrap();
-        assert_eq!((messages, distinct), (total, total), "every message stored once");
-        assert_eq!((assessments, twice), (total, 0), "every message analysed once");
-        let clean = outcome(&clean).await;
-        let chaos = outcome(&chaotic).await;
-        // Verdicts depend on the organisation's history, which holds the
-        // messages analysed so far; analysis jobs run concurrently in both
-        // runs, so a message near a sender's first contact can be judged
-        // before or after its neighbours. Those differences are counted
-        // and shown, not failed; duplicates are failed.
-        let differ: Vec<_> = clean
-            .messages
-            .iter()
-            .zip(&chaos.messages)
-            .filter(|(a, b)| a != b)
-            .collect();
-        eprintln!(
-            "MEASURED: chaos: {total} messages across {MAILBOXES} mailboxes, {} kill -9 of `sentra worker`, {} PostgreSQL restarts, {} Graph faults injected (plus 10% duplicates in delta pages): {:.0} s (clean run {:.0} s); {} cases and {} alerts (clean: {} and {}); duplicated cases/alerts {:?} (clean {:?}); alert emails received {sent_chaos} (clean {sent_clean}; delivery is at least once, so a worker killed between sending and recording sends again); verdicts differing from the clean run: {} (order of analysis, see the test's comment)",
-            chaos_run.kills,
-            chaos_run.restarts,
-            chaos_run.faults,
-            chaos_run.seconds,
-            clean_run.seconds,
-            chaos.cases,
-            chaos.alerts,
-            clean.cases,
-            clean.alerts,
-            chaos.duplicated,
-            clean.duplicated,
-            differ.len(),
-        );
-        for (a, b) in differ.iter().take(10) {
-            eprintln!("  clean {a:?} / chaos {b:?}");
-        }
-        assert!(chaos_run.kills >= 20 && chaos_run.restarts >= 2);
-        assert!(sent_chaos >= usize::try_from(chaos.alerts).unwrap(), "every alert emailed");
-        assert_eq!(chaos.duplicated, (0, 0), "a case or an alert was duplicated");
-        assert_eq!(clean.duplicated, (0, 0));
-        let ids = |o: &Outcome| o.messages.iter().map(|m| m.0.clone()).collect::<Vec<_>>();
-        assert_eq!(ids(&clean), ids(&chaos), "the same messages in both runs");
-        // Where both runs opened a case, both alerted the same channels once.
-        for (a, b) in clean.messages.iter().zip(&chaos.messages) {
-            if a.2 && b.2 {
-                assert_eq!(a.3, b.3, "alerts for {}", a.0);
-            }
-        }
-    });
-    drop(runtime);
-    if let Some(pg) = cluster.pg.take() {
-        pg.stop().unwrap();
-    }
 }

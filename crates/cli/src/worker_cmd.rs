@@ -1,4 +1,5 @@
-//! `sentra worker`: runs background jobs (analysing stored mail, sending
+//! `sentra worker`: runs background jobs (syncing Microsoft 365 mailboxes,
+//! analysing stored mail, sending
 //! alerts, daily digests) until Ctrl-C or SIGTERM, then finishes the jobs in
 //! flight.
 //!

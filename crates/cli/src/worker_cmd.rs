@@ -1,7 +1,6 @@
 //! `sentra worker`: runs background jobs (syncing Microsoft 365 mailboxes,
-//! analysing stored mail, sending
-//! alerts, daily digests) until Ctrl-C or SIGTERM, then finishes the jobs in
-//! flight.
+//! analysing stored mail, sending alerts, daily digests) until Ctrl-C or
+//! SIGTERM, then finishes the jobs in flight.
 //!
 //! Configuration comes from flags, then the scheme of [`crate::config`]
 //! (`SENTRA_*` variables over the TOML file; `sentra config check` reports

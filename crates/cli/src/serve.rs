@@ -48,8 +48,9 @@ pub(crate) struct ServeArgs {
     /// Force `Secure` cookies and HSTS on or off (default: on unless loopback).
     #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
     secure_cookies: Option<bool>,
-    /// The public base URL, for links in invitation and reset mail.
-    #[arg(long, env = "SENTRA_BASE_URL", value_name = "URL")]
+    /// The public base URL, for links in invitation and reset mail
+    /// (default: `$SENTRA_BASE_URL` / `server.base_url`, else relative links).
+    #[arg(long, value_name = "URL")]
     base_url: Option<String>,
     /// SMTP relay for invitation and reset mail (`smtps://user:pass@host`);
     /// without it invitations answer with a copyable link.
@@ -147,7 +148,12 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         .or(config.secure_cookies)
         .unwrap_or(!listen.ip().is_loopback());
     let max_connections = args.max_connections.unwrap_or(config.max_connections);
-    let graph = args.graph.client()?;
+    let graph = args
+        .graph
+        .app(config.graph.as_ref())?
+        .as_ref()
+        .map(crate::graph_args::client)
+        .transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -158,7 +164,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             .context("connecting to the database")?;
         let mut state = sentra_web::AppState::new(pool, Arc::new(keys), secure_cookies)
             .context("setting up the web application")?
-            .with_base_url(args.base_url.clone())
+            .with_base_url(args.base_url.clone().or_else(|| config.base_url.clone()))
             .with_mailer(mailer);
         // Microsoft 365 connections (consent, scope check, disconnect).
         if let Some(graph) = graph {

@@ -317,21 +317,28 @@ pub async fn store_secrets(
     id: MailboxId,
     secrets: &WebhookSecrets,
 ) -> Result<(), StoreError> {
-    let body = json!({
-        "client_state": secrets.client_state.expose_secret(),
-        "path_token": secrets.path_token.expose_secret(),
-    })
-    .to_string();
     mail_credential::store(
         tx,
         keys,
         id,
         Some(&secrets.tenant_id),
-        &SecretString::from(body),
+        &secrets_body(secrets),
         None,
     )
     .await?;
     Ok(())
+}
+
+/// The credential body that holds a mailbox's webhook secrets (read back by
+/// [`secrets`]).
+pub(crate) fn secrets_body(secrets: &WebhookSecrets) -> SecretString {
+    SecretString::from(
+        json!({
+            "client_state": secrets.client_state.expose_secret(),
+            "path_token": secrets.path_token.expose_secret(),
+        })
+        .to_string(),
+    )
 }
 
 /// The mailbox's webhook secrets, or `None` when it has none (never
@@ -393,7 +400,8 @@ pub async fn disconnect(tx: &mut TenantTx, id: MailboxId) -> Result<Disconnected
     .bind(id.as_uuid())
     .execute(tx.conn())
     .await?;
-    let credential_deleted = mail_credential::delete(tx, id).await?;
+    // Recorded in this function's one event, not an event of its own.
+    let credential_deleted = mail_credential::remove(tx, id).await?.is_some();
     let mut cancelled = 0;
     let filter = json!({ "mailbox_id": id.as_uuid() });
     for kind in sentra_domain::graph_jobs::ALL {

@@ -143,6 +143,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         listen,
         database_url,
         max_connections: args.max_connections.unwrap_or(config.max_connections),
+        cache_ttl: std::time::Duration::from_millis(config.cache_ms),
         keys: Arc::new(keys),
         secure_cookies: args
             .secure_cookies

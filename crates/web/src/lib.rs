@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod pages;
 pub mod password;
 pub mod qr;
+pub mod read_cache;
 pub mod routes;
 pub mod secret;
 pub mod session;
@@ -74,6 +75,8 @@ pub struct AppState {
     pub contact_throttle: Arc<contact_throttle::Throttle>,
     /// Request counts and latencies for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
+    /// Short-lived session and page caches (off unless configured).
+    pub read_cache: Arc<read_cache::ReadCache>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -103,6 +106,7 @@ impl AppState {
                 pages::public::CONTACT_WINDOW,
             )),
             metrics: Arc::new(metrics::Metrics::default()),
+            read_cache: Arc::new(read_cache::ReadCache::new(Duration::ZERO)),
         })
     }
 
@@ -117,6 +121,14 @@ impl AppState {
     #[must_use]
     pub fn with_base_url(mut self, base_url: Option<String>) -> Self {
         self.base_url = base_url.map(|b| b.trim_end_matches('/').into());
+        self
+    }
+
+    /// Turns on the session and page caches with entries living `ttl`
+    /// (see [`read_cache`]; zero keeps them off).
+    #[must_use]
+    pub fn with_read_cache(mut self, ttl: Duration) -> Self {
+        self.read_cache = Arc::new(read_cache::ReadCache::new(ttl));
         self
     }
 
@@ -284,6 +296,10 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            read_cache::layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
@@ -349,6 +365,9 @@ pub struct Settings {
     pub base_url: Option<String>,
     /// Where invitation and reset mail goes (`SENTRA_SMTP_URL`).
     pub mailer: mail::Mailer,
+    /// How long the session and page caches keep an entry
+    /// (`SENTRA_CACHE_MS`; zero turns them off).
+    pub cache_ttl: Duration,
 }
 
 /// Why the application could not start.
@@ -386,7 +405,8 @@ impl Application {
         let pool = AppPool::connect(&settings.database_url, settings.max_connections).await?;
         let state = AppState::new(pool, settings.keys, settings.secure_cookies)?
             .with_base_url(settings.base_url)
-            .with_mailer(settings.mailer);
+            .with_mailer(settings.mailer)
+            .with_read_cache(settings.cache_ttl);
         Self::with_state(settings.listen, state).await
     }
 

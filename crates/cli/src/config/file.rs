@@ -27,6 +27,7 @@ pub(crate) struct Server {
     pub listen: Option<String>,
     pub secure_cookies: Option<bool>,
     pub insecure_dev_keys: Option<bool>,
+    pub cache_ms: Option<u64>,
 }
 
 /// `[database]`.

@@ -205,6 +205,8 @@ async fn serve(
         secure_cookies: false,
         base_url: None,
         mailer: sentra_web::mail::Mailer::Disabled,
+        // The demo's point is watching mail arrive: no page may lag.
+        cache_ttl: std::time::Duration::ZERO,
     };
     let app = sentra_web::Application::build(settings)
         .await

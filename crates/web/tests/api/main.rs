@@ -19,6 +19,7 @@ mod invitations;
 mod messages;
 mod ops;
 mod pages;
+mod read_cache;
 mod reset;
 mod sessions;
 mod supplier_import;
@@ -79,6 +80,15 @@ impl TestApp {
     /// Starts the app; with `smtp` its mail is captured in `outbox` (as if
     /// SMTP were configured), else mail is disabled.
     pub(crate) async fn spawn_with(smtp: bool) -> Option<Self> {
+        Self::spawn_inner(smtp, std::time::Duration::ZERO).await
+    }
+
+    /// Starts the app with the read cache on, entries living `ttl`.
+    pub(crate) async fn spawn_cached(ttl: std::time::Duration) -> Option<Self> {
+        Self::spawn_inner(false, ttl).await
+    }
+
+    async fn spawn_inner(smtp: bool, cache_ttl: std::time::Duration) -> Option<Self> {
         // reqwest is built without a default TLS provider (see the workspace
         // manifest); the test client needs one even for plain http.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -87,7 +97,8 @@ impl TestApp {
         let outbox = Arc::new(std::sync::Mutex::new(Vec::new()));
         let mut state = AppState::new(db.app_pool().clone(), keys.clone(), false)
             .expect("state")
-            .with_base_url(Some("http://sentra.test".to_owned()));
+            .with_base_url(Some("http://sentra.test".to_owned()))
+            .with_read_cache(cache_ttl);
         if smtp {
             state = state.with_mailer(sentra_web::mail::Mailer::Capture(outbox.clone()));
         }

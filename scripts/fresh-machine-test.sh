@@ -27,7 +27,11 @@ cleanup() {
   for ((i=${#mounted[@]}-1; i>=0; i--)); do umount -l "${mounted[$i]}" 2>/dev/null || true; done
 }
 trap cleanup EXIT
-in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb "$@"; }
+# Networks that inspect TLS (a corporate or sandbox egress proxy) add their CA
+# to the host; the chroot gets the same trust, and the variables that point
+# Node, curl and OpenSSL at the bundle, and nothing else from the host.
+ca_env=(SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
+in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb "${ca_env[@]}" "$@"; }
 
 if [ ! -x "$root/usr/bin/apt-get" ]; then
   log "debootstrap bookworm (minbase) into $root"
@@ -42,7 +46,15 @@ if [ ! -x "$root/root/.cargo/bin/cargo" ]; then
   log "installing only what rustup needs, then Rust 1.95.0"
   in_root apt-get update -qq
   in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ca-certificates curl >/dev/null
-  in_root sh -c 'curl -sSf https://sh.rustup.rs | sh -s -- -y -q --profile minimal --default-toolchain 1.95.0 -c clippy,rustfmt'
+  if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+    in_root update-ca-certificates >/dev/null
+  fi
+  # rustup-init straight from static.rust-lang.org: the sh.rustup.rs
+  # redirector is not reachable from every network that reaches the dist server.
+  in_root curl -sSf -o /tmp/rustup-init https://static.rust-lang.org/rustup/dist/x86_64-unknown-linux-gnu/rustup-init
+  in_root chmod +x /tmp/rustup-init
+  in_root /tmp/rustup-init -y -q --profile minimal --default-toolchain 1.95.0 -c clippy,rustfmt
 fi
 
 log "a clean copy of HEAD ($(git rev-parse --short HEAD)) in /root/sentra"

@@ -2,3 +2,4 @@
 //! integration tests and its benchmarks share.
 
 pub mod pdf;
+pub mod postgres;

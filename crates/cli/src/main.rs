@@ -9,6 +9,7 @@ mod audit_cmd;
 mod config;
 mod demo;
 mod dev;
+mod graph_args;
 mod keys_cmd;
 mod migrate;
 mod scan;
@@ -40,7 +41,7 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Run the web application.
     Serve(serve::ServeArgs),
-    /// Run background jobs (analysis, alerts) until stopped.
+    /// Run background jobs (Microsoft 365 sync, analysis, alerts) until stopped.
     Worker(worker_cmd::WorkerArgs),
     /// Check the configuration (TOML file plus SENTRA_* environment).
     Config(config::check::ConfigArgs),

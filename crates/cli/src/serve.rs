@@ -4,7 +4,9 @@
 //! [`crate::config`] (`SENTRA_*` variables over the TOML file):
 //! `SENTRA_DATABASE_URL` (the `sentra_app` role, never the owner),
 //! `SENTRA_LISTEN` (default `127.0.0.1:8080`), and the keyring from
-//! `SENTRA_KEY_FILE` / `keys.file` / `SENTRA_KEYS`.
+//! `SENTRA_KEY_FILE` / `keys.file` / `SENTRA_KEYS`. Microsoft 365 can be
+//! connected when `SENTRA_GRAPH_CLIENT_ID` and `SENTRA_GRAPH_CLIENT_SECRET`
+//! are set (and `SENTRA_BASE_URL`, where Microsoft sends the admin back).
 //! `SENTRA_INSECURE_DEV_KEYS=1` generates throw-away keys instead (anything
 //! they encrypt is unreadable after a restart) and is refused unless the
 //! listener is on loopback, so it cannot reach production by accident.
@@ -14,6 +16,7 @@
 //! listener behind a TLS-terminating proxy.
 
 use crate::config::Config;
+use crate::graph_args::GraphArgs;
 use crate::keys_cmd::{KeyringArgs, load_keyring};
 use anyhow::Context as _;
 use clap::Args;
@@ -45,8 +48,9 @@ pub(crate) struct ServeArgs {
     /// Force `Secure` cookies and HSTS on or off (default: on unless loopback).
     #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
     secure_cookies: Option<bool>,
-    /// The public base URL, for links in invitation and reset mail.
-    #[arg(long, env = "SENTRA_BASE_URL", value_name = "URL")]
+    /// The public base URL, for links in invitation and reset mail
+    /// (default: `$SENTRA_BASE_URL` / `server.base_url`, else relative links).
+    #[arg(long, value_name = "URL")]
     base_url: Option<String>,
     /// SMTP relay for invitation and reset mail (`smtps://user:pass@host`);
     /// without it invitations answer with a copyable link.
@@ -66,6 +70,8 @@ pub(crate) struct ServeArgs {
     smtp_from: String,
     #[command(flatten)]
     keyring: KeyringArgs,
+    #[command(flatten)]
+    graph: GraphArgs,
 }
 
 /// Throw-away keys only where nobody else can connect.
@@ -137,25 +143,35 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         Some(url) => sentra_web::mail::Mailer::smtp(url, &args.smtp_from)?,
         None => sentra_web::mail::Mailer::Disabled,
     };
-    let settings = sentra_web::Settings {
-        base_url: args.base_url.clone(),
-        mailer,
-        listen,
-        database_url,
-        max_connections: args.max_connections.unwrap_or(config.max_connections),
-        cache_ttl: std::time::Duration::from_millis(config.cache_ms),
-        keys: Arc::new(keys),
-        secure_cookies: args
-            .secure_cookies
-            .or(config.secure_cookies)
-            .unwrap_or(!listen.ip().is_loopback()),
-    };
+    let secure_cookies = args
+        .secure_cookies
+        .or(config.secure_cookies)
+        .unwrap_or(!listen.ip().is_loopback());
+    let max_connections = args.max_connections.unwrap_or(config.max_connections);
+    let graph = args
+        .graph
+        .app(config.graph.as_ref())?
+        .as_ref()
+        .map(crate::graph_args::client)
+        .transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let app = sentra_web::Application::build(settings)
+        let pool = sentra_store::AppPool::connect(&database_url, max_connections)
+            .await
+            .context("connecting to the database")?;
+        let mut state = sentra_web::AppState::new(pool, Arc::new(keys), secure_cookies)
+            .context("setting up the web application")?
+            .with_base_url(args.base_url.clone().or_else(|| config.base_url.clone()))
+            .with_mailer(mailer)
+            .with_read_cache(std::time::Duration::from_millis(config.cache_ms));
+        // Microsoft 365 connections (consent, scope check, disconnect).
+        if let Some(graph) = graph {
+            state = state.with_graph(graph);
+        }
+        let app = sentra_web::Application::with_state(listen, state)
             .await
             .context("starting the web application")?;
         eprintln!("sentra: listening on http://{}", app.local_addr());

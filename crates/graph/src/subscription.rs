@@ -44,7 +44,7 @@ impl fmt::Debug for NewSubscription<'_> {
 }
 
 /// A subscription as Graph returns it (the fields Sentra uses).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Subscription {
     /// The subscription id.
@@ -55,6 +55,20 @@ pub struct Subscription {
     /// When it expires (ISO 8601).
     #[serde(default)]
     pub expiration_date_time: Option<String>,
+    /// Where its notifications go. Sentra's URLs carry the mailbox's secret
+    /// path token, so this is left out of `Debug`.
+    #[serde(default)]
+    pub notification_url: Option<String>,
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .field("resource", &self.resource)
+            .field("expiration_date_time", &self.expiration_date_time)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Subscription {

@@ -487,6 +487,52 @@ pub async fn cancel_for(
     Ok(done.rows_affected())
 }
 
+/// Lets go of a running claim's dedupe key, so that enqueueing the key again
+/// adds a new job instead of returning this one. For jobs that stand for
+/// "look again" (a notification's mailbox sync): once a run has started
+/// looking, an event after that must cause another look, not merge into a
+/// run that may already have looked. Returns whether the claim was current.
+pub async fn release_dedupe_key(pool: &AppPool, job: &ClaimedJob) -> Result<bool, StoreError> {
+    let mut tx = TenantTx::begin(pool, job.org, None).await?;
+    let done = sqlx::query(
+        "update job set dedupe_key = null
+         where id = $1 and status = 'running' and attempts = $2 and dedupe_key is not null",
+    )
+    .bind(job.id.as_uuid())
+    .bind(job.attempts)
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The organisation's queued and running jobs of `kind` whose payload
+/// contains `payload_contains` (JSON containment, `@>`), except `except`:
+/// for kinds that schedule their own successor and so cannot hold one
+/// dedupe key (a periodic job checks, under a lock of its subject, that no
+/// other run is live before adding the next).
+pub async fn live_ids(
+    tx: &mut TenantTx,
+    kind: &str,
+    payload_contains: &serde_json::Value,
+    except: Option<JobId>,
+) -> Result<Vec<JobId>, StoreError> {
+    let org = tx.org().as_uuid();
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "select id from job
+         where org_id = $1 and kind = $2 and status in ('queued', 'running')
+           and payload @> $3::jsonb and ($4::uuid is null or id <> $4)
+         order by run_at, id",
+    )
+    .bind(org)
+    .bind(kind)
+    .bind(Json(payload_contains))
+    .bind(except.map(|j| j.0))
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(ids.into_iter().map(JobId).collect())
+}
+
 /// Puts a parked job back in the queue with fresh attempts, due now.
 /// Returns whether a parked job was found.
 pub async fn requeue(tx: &mut TenantTx, id: JobId) -> Result<bool, StoreError> {

@@ -1,5 +1,5 @@
-//! Static assets compiled into the binary: the stylesheet and the vendored
-//! htmx. Each is served under a path that changes with its content (htmx by
+//! Static assets compiled into the binary: the stylesheet, the vendored
+//! htmx and the copy-button script. Each is served under a path that changes with its content (htmx by
 //! its version, the stylesheet by a hash of its bytes), so responses can be
 //! cached for a year as `immutable` and a new build is never served stale.
 
@@ -13,11 +13,19 @@ const CSS: &[u8] = include_bytes!("../assets/app.css");
 /// htmx 2.0.11 from the npm package `htmx.org`, licence header prepended.
 const HTMX: &[u8] = include_bytes!("../assets/htmx-2.0.11.min.js");
 const HTMX_FILE: &str = "htmx-2.0.11.min.js";
+/// Copy buttons (the mailboxes page's PowerShell), as a file because the
+/// CSP refuses inline script.
+const COPY_JS: &[u8] = include_bytes!("../assets/copy.js");
 
 static CSS_FILE: LazyLock<String> = LazyLock::new(|| {
     let digest = Sha256::digest(CSS);
     format!("app-{}.css", &crate::session::hex(&digest)[..12])
 });
+static COPY_FILE: LazyLock<String> = LazyLock::new(|| {
+    let digest = Sha256::digest(COPY_JS);
+    format!("copy-{}.js", &crate::session::hex(&digest)[..12])
+});
+static COPY_HREF: LazyLock<String> = LazyLock::new(|| format!("/assets/{}", *COPY_FILE));
 static CSS_HREF: LazyLock<String> = LazyLock::new(|| format!("/assets/{}", *CSS_FILE));
 static HTMX_HREF: LazyLock<String> = LazyLock::new(|| format!("/assets/{HTMX_FILE}"));
 
@@ -31,12 +39,19 @@ pub fn htmx_href() -> &'static str {
     &HTMX_HREF
 }
 
+/// The copy-button script's URL path.
+pub fn copy_js_href() -> &'static str {
+    &COPY_HREF
+}
+
 /// `GET /assets/{file}`: one of the compiled-in files, else 404.
 pub async fn serve(Path(file): Path<String>) -> Response {
     let (body, kind) = if file == *CSS_FILE {
         (CSS, "text/css; charset=utf-8")
     } else if file == HTMX_FILE {
         (HTMX, "text/javascript; charset=utf-8")
+    } else if file == *COPY_FILE {
+        (COPY_JS, "text/javascript; charset=utf-8")
     } else {
         return crate::pages::error::not_found_page();
     };

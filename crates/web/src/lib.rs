@@ -11,8 +11,8 @@
 pub mod actions;
 pub mod assets;
 pub mod auth;
-pub mod contact_throttle;
 pub mod error;
+pub mod m365;
 pub mod mail;
 pub mod metrics;
 pub mod middleware;
@@ -72,11 +72,17 @@ pub struct AppState {
     /// The per-address throttle of the credential routes.
     pub limiter: Arc<throttle::IpLimiter>,
     /// Per-address limit on the public contact form.
-    pub contact_throttle: Arc<contact_throttle::Throttle>,
+    pub contact_throttle: Arc<throttle::IpLimiter>,
+    /// Per-address (the sign-in address) limit on password reset mail.
+    pub reset_throttle: Arc<throttle::Limiter<String>>,
     /// Request counts and latencies for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
     /// Short-lived session and page caches (off unless configured).
     pub read_cache: Arc<read_cache::ReadCache>,
+    /// The Microsoft Graph client for connecting Microsoft 365 (consent,
+    /// scope check, deleting subscriptions on disconnect); `None` when
+    /// Graph is not configured, and those actions answer 409.
+    pub m365: Option<Arc<m365::M365>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -101,13 +107,25 @@ impl AppState {
             mailer: mail::Mailer::Disabled,
             base_url: None,
             limiter: Arc::new(throttle::IpLimiter::default_for_auth()),
-            contact_throttle: Arc::new(contact_throttle::Throttle::new(
+            contact_throttle: Arc::new(throttle::IpLimiter::per_window(
                 pages::public::CONTACT_PER_ADDRESS,
                 pages::public::CONTACT_WINDOW,
             )),
+            reset_throttle: Arc::new(throttle::Limiter::per_window(
+                routes::password::RESET_MAILS_PER_ADDRESS,
+                routes::password::RESET_MAIL_WINDOW,
+            )),
             metrics: Arc::new(metrics::Metrics::default()),
             read_cache: Arc::new(read_cache::ReadCache::new(Duration::ZERO)),
+            m365: None,
         })
+    }
+
+    /// Connects Microsoft 365 through `client`.
+    #[must_use]
+    pub fn with_graph(mut self, client: sentra_graph::GraphClient) -> Self {
+        self.m365 = Some(Arc::new(m365::M365::new(client)));
+        self
     }
 
     /// Sends mail through `mailer`.
@@ -163,13 +181,14 @@ pub fn build_router(state: AppState) -> Router {
         .route("/auth/mfa/confirm", post(routes::account::confirm))
         .route(
             "/auth/password-reset/request",
-            post(routes::account::reset_request),
+            post(routes::password::reset_request),
         )
         .route(
             "/auth/password-reset/confirm",
-            post(routes::account::reset_confirm),
+            post(routes::password::reset_confirm),
         )
         .route("/invitations/accept", post(routes::invitations::accept))
+        .route("/auth/password", post(routes::password::change_password))
         .route_layer(axum::middleware::from_fn_with_state(
             state.limiter.clone(),
             throttle::limit,
@@ -178,6 +197,14 @@ pub fn build_router(state: AppState) -> Router {
         .merge(throttled)
         .route("/auth/logout", post(routes::auth::logout))
         .route("/auth/mfa/enrol", post(routes::account::enrol))
+        .route(
+            "/auth/mfa/recovery-codes",
+            post(routes::password::regenerate_codes),
+        )
+        .route(
+            "/auth/profile",
+            get(routes::profile::get).patch(routes::profile::patch),
+        )
         .route("/auth/sessions", get(routes::account::sessions))
         .route(
             "/auth/sessions/{id}",
@@ -268,6 +295,7 @@ pub fn build_router(state: AppState) -> Router {
             "/invoices/{id}/payment",
             post(routes::invoices::set_payment),
         )
+        .merge(routes::mailboxes::router())
         .route("/audit", get(routes::audit::list))
         .route("/audit/verify", get(routes::audit::verify))
         .route("/audit/export.csv", get(routes::audit::export))
@@ -365,9 +393,6 @@ pub struct Settings {
     pub base_url: Option<String>,
     /// Where invitation and reset mail goes (`SENTRA_SMTP_URL`).
     pub mailer: mail::Mailer,
-    /// How long the session and page caches keep an entry
-    /// (`SENTRA_CACHE_MS`; zero turns them off).
-    pub cache_ttl: Duration,
 }
 
 /// Why the application could not start.
@@ -405,8 +430,7 @@ impl Application {
         let pool = AppPool::connect(&settings.database_url, settings.max_connections).await?;
         let state = AppState::new(pool, settings.keys, settings.secure_cookies)?
             .with_base_url(settings.base_url)
-            .with_mailer(settings.mailer)
-            .with_read_cache(settings.cache_ttl);
+            .with_mailer(settings.mailer);
         Self::with_state(settings.listen, state).await
     }
 

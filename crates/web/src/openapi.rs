@@ -19,6 +19,7 @@ pub fn document() -> Value {
         people(),
         settings(),
         alert_channels(),
+        m365(),
         suppliers(),
         messages(),
         cases(),
@@ -218,10 +219,18 @@ pub fn account() -> Value {
             Some(body(&["code"])), ("200", obj())) },
         "/auth/step-up": { "post": op("Re-check the second factor before a sensitive action (valid 5 minutes).",
             Some(body(&["code"])), ("200", obj())) },
+        "/auth/password": { "post": op("Change your password (the current one is required); your other sessions end.",
+            Some(body(&["current_password", "new_password"])), ("204", obj())) },
+        "/auth/mfa/recovery-codes": { "post": op("Replace your recovery codes (step-up); the new ones are shown once.",
+            None, ("200", obj())) },
         "/auth/password-reset/request": { "post": op("Ask for a reset link by email (always 202: no account enumeration).",
             Some(body(&["email"])), ("202", obj())) },
         "/auth/password-reset/confirm": { "post": op("Set a new password with a single-use reset token.",
             Some(body(&["token", "password"])), ("204", obj())) },
+        "/auth/profile": {
+            "get": op("Your profile: address, name, authenticator status.", None, ("200", obj())),
+            "patch": op("Set your name (empty clears it).", Some(body(&["name"])), ("200", obj())),
+        },
         "/auth/sessions": { "get": op("The signed-in person's live sessions.", None, ("200", json!({ "type": "array", "items": obj() }))) },
         "/auth/sessions/{id}": { "delete": with_params(op("Revoke one of your sessions.", None, ("204", obj())), id_param()) },
         "/tokens": {
@@ -420,5 +429,39 @@ pub fn meta() -> Value {
             "summary": "This document.", "security": [],
             "responses": { "200": { "description": "OpenAPI 3.1", "content": { "application/json": { "schema": obj() } } } }
         } },
+    })
+}
+
+/// Microsoft 365: consent, mailboxes, scope check, disconnect (owners and
+/// admins; the consent redirect lands on the page `/mailboxes/consent-callback`).
+pub fn m365() -> Value {
+    let mailbox = json!({ "type": "object", "properties": {
+        "id": { "type": "string", "format": "uuid" },
+        "address": { "type": "string" },
+        "health": { "enum": ["healthy", "degraded", "needs_reconnect"] },
+        "last_error": { "type": ["string", "null"] },
+        "last_error_at": { "type": ["string", "null"], "format": "date-time" },
+        "last_sync_at": { "type": ["string", "null"], "format": "date-time" },
+        "subscribed": { "type": "boolean" },
+        "scope_verified_at": { "type": ["string", "null"], "format": "date-time" } } });
+    json!({
+        "/m365": { "get": op("The Microsoft 365 connection: status, tenant, last scope check, mailboxes and the Exchange PowerShell that scopes Sentra to them.",
+            None, ("200", obj())) },
+        "/m365/consent": { "post": op("Start admin consent: returns the Microsoft URL to send the admin to (409 when Graph is not configured).",
+            None, ("200", json!({ "type": "object", "properties": { "consent_url": { "type": "string" } } }))) },
+        "/m365/scope-check": { "post": op("Prove least privilege: every selected mailbox reads, an unselected address (`probe`, optional) is refused. When it holds, the mailboxes that read start syncing.",
+            Some(json!({ "type": "object", "properties": { "probe": { "type": "string" } } })),
+            ("200", json!({ "type": "object", "properties": {
+                "verified": { "type": "boolean" }, "least_privilege": { "type": "boolean" },
+                "message": { "type": "string" }, "problems": { "type": "array", "items": { "type": "string" } },
+                "mailboxes": { "type": "array", "items": obj() }, "probe": obj(),
+                "subscribe_enqueued": { "type": "integer" } } }))) },
+        "/m365/disconnect": { "post": op("Disconnect Microsoft 365 (step-up): subscriptions deleted at Microsoft, webhook secrets and queued jobs deleted, every mailbox disconnected; returns the PowerShell that removes Sentra's Exchange access.",
+            None, ("200", obj())) },
+        "/m365/mailboxes": {
+            "get": op("The monitored mailboxes with their health.", None, ("200", json!({ "type": "array", "items": mailbox }))),
+            "post": op("Add a mailbox to monitor.", Some(body(&["address"])), ("201", mailbox)),
+        },
+        "/m365/mailboxes/{id}": { "delete": with_params(op("Stop monitoring a mailbox (step-up).", None, ("204", obj())), id_param()) },
     })
 }

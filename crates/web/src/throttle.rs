@@ -1,12 +1,14 @@
-//! Per-address (client IP) throttling of the credential routes: sign-in,
-//! MFA, recovery codes, step-up, sign-up, password reset and invitation
-//! acceptance. A token bucket per address, in memory.
+//! One in-memory rate limiter for every throttle in the web app: a token
+//! bucket per key ([`Limiter`]). Keys are client addresses for the
+//! credential routes ([`limit`], the middleware) and the public contact
+//! form, and normalised sign-in addresses for password reset mail.
 //!
 //! In memory is enough because it is the second line: the per-account
 //! lockout (10 failures per 5 minutes, persisted in Postgres) is what bounds
-//! guessing against one account whatever the number of instances. This
-//! bucket only slows one address spraying many accounts; with N instances
-//! behind a balancer an address gets at most N buckets, which still bounds
+//! guessing against one account whatever the number of instances, and the
+//! contact form also has a global count in the database. A bucket only
+//! slows one client spraying many accounts or forms; with N instances
+//! behind a balancer a client gets at most N buckets, which still bounds
 //! it. IPv6 addresses are bucketed by their /64, since one host commonly
 //! holds a whole /64. The map is bounded ([`MAX_KEYS`]): when full, buckets
 //! that have refilled are dropped, and if none has, the oldest half goes.
@@ -21,23 +23,27 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
-/// The most addresses tracked at once.
+/// The most keys tracked at once by one limiter.
 pub const MAX_KEYS: usize = 10_000;
 
-/// A token bucket per address.
+/// A token bucket per key: `burst` hits at once, refilling at `per_sec`.
 #[derive(Debug)]
-pub struct IpLimiter {
+pub struct Limiter<K> {
     burst: f64,
     per_sec: f64,
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+    buckets: Mutex<HashMap<K, (f64, Instant)>>,
 }
 
-impl IpLimiter {
-    /// `burst` requests at once, refilling at `per_sec`.
+/// The per-address limiter (keys are normalised by [`Limiter::allow`]).
+pub type IpLimiter = Limiter<IpAddr>;
+
+impl<K: Eq + Hash> Limiter<K> {
+    /// `burst` hits at once, refilling at `per_sec`.
     pub fn new(burst: u32, per_sec: f64) -> Self {
         Self {
             burst: f64::from(burst.max(1)),
@@ -46,21 +52,24 @@ impl IpLimiter {
         }
     }
 
-    /// The default: 30 at once, then one every two seconds.
-    pub fn default_for_auth() -> Self {
-        Self::new(30, 0.5)
+    /// `limit` hits per `window`: a full bucket of `limit`, refilled evenly
+    /// over the window (so a client that used it up gets one more hit every
+    /// `window / limit`, never `limit` more at a window's edge).
+    pub fn per_window(limit: u32, window: Duration) -> Self {
+        let secs = window.as_secs_f64().max(0.001);
+        Self::new(limit, f64::from(limit.max(1)) / secs)
     }
 
-    /// Takes one token for `ip`; `false` when its bucket is empty.
-    pub fn allow(&self, ip: IpAddr) -> bool {
-        self.allow_at(key(ip), Instant::now())
+    /// Counts one hit for `key`; `false` when its bucket is empty.
+    pub fn hit(&self, key: K) -> bool {
+        self.hit_at(key, Instant::now())
     }
 
-    fn allow_at(&self, ip: IpAddr, now: Instant) -> bool {
-        let Ok(mut map) = self.buckets.lock() else {
-            return true;
-        };
-        if map.len() >= MAX_KEYS && !map.contains_key(&ip) {
+    fn hit_at(&self, key: K, now: Instant) -> bool {
+        // A panic elsewhere while holding the lock leaves only counters
+        // behind; keep limiting rather than fail open or closed for good.
+        let mut map = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= MAX_KEYS && !map.contains_key(&key) {
             let (burst, rate) = (self.burst, self.per_sec);
             map.retain(|_, (tokens, at)| {
                 *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
@@ -73,7 +82,7 @@ impl IpLimiter {
                 }
             }
         }
-        let entry = map.entry(ip).or_insert((self.burst, now));
+        let entry = map.entry(key).or_insert((self.burst, now));
         let refilled =
             (entry.0 + now.duration_since(entry.1).as_secs_f64() * self.per_sec).min(self.burst);
         if refilled >= 1.0 {
@@ -85,9 +94,25 @@ impl IpLimiter {
         }
     }
 
-    /// How many addresses are tracked.
+    /// How many keys are tracked.
     pub fn tracked(&self) -> usize {
-        self.buckets.lock().map_or(0, |m| m.len())
+        self.buckets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+impl Limiter<IpAddr> {
+    /// The credential routes' default: 30 at once, then one every two seconds.
+    pub fn default_for_auth() -> Self {
+        Self::new(30, 0.5)
+    }
+
+    /// Takes one token for `ip` (an IPv6 address counts as its /64);
+    /// `false` when its bucket is empty.
+    pub fn allow(&self, ip: IpAddr) -> bool {
+        self.hit(key(ip))
     }
 }
 
@@ -129,18 +154,17 @@ pub async fn limit(State(limiter): State<Arc<IpLimiter>>, req: Request, next: Ne
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn a_bucket_empties_and_refills() {
         let l = IpLimiter::new(3, 1.0);
         let ip: IpAddr = [192, 0, 2, 1].into();
         let t0 = Instant::now();
-        assert!((0..3).all(|_| l.allow_at(ip, t0)));
-        assert!(!l.allow_at(ip, t0));
-        assert!(l.allow_at(ip, t0 + Duration::from_millis(1100)));
+        assert!((0..3).all(|_| l.hit_at(ip, t0)));
+        assert!(!l.hit_at(ip, t0));
+        assert!(l.hit_at(ip, t0 + Duration::from_millis(1100)));
         assert!(
-            l.allow_at([192, 0, 2, 2].into(), t0),
+            l.hit_at([192, 0, 2, 2].into(), t0),
             "other addresses unaffected"
         );
     }
@@ -155,8 +179,24 @@ mod tests {
         let l = IpLimiter::new(1, 0.0);
         let t0 = Instant::now();
         for i in 0..(MAX_KEYS as u32 + 50) {
-            l.allow_at(IpAddr::from(i.to_be_bytes()), t0);
+            l.hit_at(IpAddr::from(i.to_be_bytes()), t0);
         }
         assert!(l.tracked() <= MAX_KEYS);
+    }
+
+    // The contact form's limiter (formerly a fixed window of its own).
+    #[test]
+    fn a_window_limit_applies_per_key_and_refills_within_the_window() {
+        let t = IpLimiter::per_window(2, Duration::from_mins(10));
+        let a: IpAddr = [127, 0, 0, 1].into();
+        let b: IpAddr = [127, 0, 0, 2].into();
+        assert!(t.allow(a) && t.allow(a));
+        assert!(!t.allow(a));
+        assert!(t.allow(b));
+        let t0 = Instant::now();
+        let l = Limiter::<&str>::per_window(2, Duration::from_mins(10));
+        assert!(l.hit_at("x", t0) && l.hit_at("x", t0) && !l.hit_at("x", t0));
+        assert!(!l.hit_at("x", t0 + Duration::from_mins(4)));
+        assert!(l.hit_at("x", t0 + Duration::from_mins(6)));
     }
 }

@@ -12,9 +12,15 @@
 //!    `on_failure` (optional) records a failure somewhere people see it, in a
 //!    transaction of its own, after the runner has rolled back `run`'s.
 //! 3. Register it: `registry.register::<MyPayload, _>(MyHandler { .. })`.
-//!    Graph sync kinds (`sync_mailbox`, `renew_subscription`,
-//!    `handle_notification`, …) register the same way from the binary, next
-//!    to [`crate::jobs::register_defaults`]; the runner needs no change.
+//!
+//! A job that waits on a remote service for long (a Graph delta round of
+//! hundreds of messages) implements [`PooledHandler`] instead and registers
+//! with [`Registry::register_pooled`]: it gets the pool, not a transaction,
+//! and commits its effects in short transactions of its own, so no
+//! connection sits idle in a transaction while Graph answers. The runner
+//! opens the job's transaction only afterwards, to mark it done. Such a
+//! handler must be idempotent step by step, since a crash can come between
+//! its commits (the Graph kinds in [`crate::graph`] are).
 //!
 //! A job whose kind has no handler fails with a visible error and is parked
 //! after its attempts, rather than being silently dropped.
@@ -57,8 +63,30 @@ pub trait Handler<P: JobPayload>: Send + Sync + 'static {
     }
 }
 
+/// Runs the jobs of payload type `P` with the pool instead of the job's
+/// transaction (see the module docs): for jobs that talk to remote
+/// services for longer than a transaction should stay open.
+pub trait PooledHandler<P: JobPayload>: Send + Sync + 'static {
+    /// Does the job's work in transactions of its own. Must be idempotent
+    /// at every commit: the job can stop between any two and run again.
+    fn run<'a>(
+        &'a self,
+        pool: &'a AppPool,
+        job: &'a ClaimedJob,
+        payload: P,
+    ) -> BoxFuture<'a, Result<(), JobError>>;
+}
+
 /// A handler with its payload type erased, as the runner sees it.
 trait Erased: Send + Sync {
+    /// Work done before the job's transaction opens (pooled handlers).
+    fn before<'a>(
+        &'a self,
+        _pool: &'a AppPool,
+        _job: &'a ClaimedJob,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        Box::pin(async { Ok(()) })
+    }
     fn run<'a>(
         &'a self,
         tx: &'a mut TenantTx,
@@ -109,6 +137,42 @@ impl<P: JobPayload, H: Handler<P>> Erased for Typed<P, H> {
     }
 }
 
+struct Pooled<P, H> {
+    handler: H,
+    _payload: PhantomData<fn() -> P>,
+}
+
+impl<P: JobPayload, H: PooledHandler<P>> Erased for Pooled<P, H> {
+    fn before<'a>(
+        &'a self,
+        pool: &'a AppPool,
+        job: &'a ClaimedJob,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        match decode::<P>(job) {
+            Ok(p) => self.handler.run(pool, job, p),
+            Err(e) => Box::pin(async move { Err(e) }),
+        }
+    }
+
+    fn run<'a>(
+        &'a self,
+        _tx: &'a mut TenantTx,
+        _job: &'a ClaimedJob,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn on_failure<'a>(
+        &'a self,
+        _pool: &'a AppPool,
+        _job: &'a ClaimedJob,
+        _error: &'a JobError,
+        _parked: bool,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
 /// Job kinds and their handlers.
 #[derive(Clone, Default)]
 pub struct Registry {
@@ -141,11 +205,33 @@ impl Registry {
         self
     }
 
+    /// Runs jobs of kind `P::KIND` with a [`PooledHandler`] (replacing any
+    /// earlier one).
+    pub fn register_pooled<P: JobPayload, H: PooledHandler<P>>(&mut self, handler: H) -> &mut Self {
+        self.handlers.insert(
+            P::KIND,
+            Arc::new(Pooled {
+                handler,
+                _payload: PhantomData,
+            }),
+        );
+        self
+    }
+
     /// The registered kinds, sorted.
     pub fn kinds(&self) -> Vec<&'static str> {
         let mut k: Vec<_> = self.handlers.keys().copied().collect();
         k.sort_unstable();
         k
+    }
+
+    /// A pooled handler's work, before the job's transaction opens; nothing
+    /// for other handlers and for unknown kinds (`run` reports those).
+    pub(crate) async fn before(&self, pool: &AppPool, job: &ClaimedJob) -> Result<(), JobError> {
+        match self.handlers.get(job.kind.as_str()) {
+            Some(h) => h.before(pool, job).await,
+            None => Ok(()),
+        }
     }
 
     pub(crate) async fn run(&self, tx: &mut TenantTx, job: &ClaimedJob) -> Result<(), JobError> {

@@ -13,7 +13,9 @@
 //! was claimed again rolls back instead of committing twice. While the
 //! handler runs, a heartbeat extends the lease every third of it, so a long
 //! job is not claimed again; a worker that dies stops the heartbeat, the
-//! lease runs out and another worker takes the job.
+//! lease runs out and another worker takes the job. A pooled handler
+//! ([`crate::registry::PooledHandler`]) does its work before that
+//! transaction opens, committing as it goes.
 
 use crate::Registry;
 use sentra_store::queue::{self, ClaimedJob, FailOutcome};
@@ -189,9 +191,11 @@ impl Runner {
         let span =
             tracing::info_span!("job", kind = %job.kind, id = %job.id, attempt = job.attempts);
         let _enter = span.enter();
-        let heartbeat = self.heartbeat(&job);
+        // Aborted when this run ends or is dropped (a runner task that is
+        // aborted must not keep extending a lease nobody works under).
+        let heartbeat = AbortOnDrop(self.heartbeat(&job));
         let result = self.attempt(&job).await;
-        heartbeat.abort();
+        drop(heartbeat);
         match result {
             Ok(()) => Outcome::Done,
             Err(Failure::Lost) => Outcome::Lost,
@@ -218,6 +222,11 @@ impl Runner {
     }
 
     async fn attempt(&self, job: &ClaimedJob) -> Result<(), Failure> {
+        // Pooled handlers work here, in transactions of their own.
+        self.registry
+            .before(&self.pool, job)
+            .await
+            .map_err(Failure::Job)?;
         let mut tx = TenantTx::begin(&self.pool, job.org, None)
             .await
             .map_err(|e| Failure::Job(e.into()))?;
@@ -264,6 +273,15 @@ impl Runner {
         } else {
             Outcome::Retried
         }
+    }
+}
+
+/// Aborts the task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

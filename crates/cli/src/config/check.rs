@@ -128,6 +128,7 @@ pub(crate) fn check(
             config.log_filter
         ));
     }
+    report_worker(&config.worker, config.graph.as_ref(), out);
     let loopback = config.listen.value.ip().is_loopback();
     if !loopback && config.secure_cookies == Some(false) {
         notes.push("cookies are not `Secure` on a non-loopback listener: only behind a proxy that never serves plain http");
@@ -183,4 +184,58 @@ fn check_keys(config: &Config, env: &dyn Env, problems: &mut Vec<String>, out: &
     problems.push(
         "missing: the keyring: set `keys.file` or SENTRA_KEY_FILE to a key file (mode 0600; `sentra keys generate > FILE` makes one), or put its content in SENTRA_KEYS".to_owned(),
     );
+}
+
+/// The worker's settings (secrets never printed, only whether they are set).
+fn report_worker(
+    w: &super::worker::WorkerSettings,
+    graph: Option<&super::worker::GraphApp>,
+    out: &mut dyn Write,
+) {
+    let _ = writeln!(
+        out,
+        "worker:             {} jobs at once, lease {} s, links to {}",
+        w.concurrency, w.lease_secs, w.base_url
+    );
+    match &w.smtp {
+        Some(s) => {
+            let _ = writeln!(
+                out,
+                "alert email relay:  {}:{} ({}{}), from {}",
+                s.host,
+                s.port,
+                s.security,
+                if s.password.is_some() {
+                    ", password set"
+                } else {
+                    ""
+                },
+                s.from
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "alert email relay:  none (email alert channels fail visibly; set SENTRA_SMTP_HOST)"
+            );
+        }
+    }
+    match graph {
+        Some(g) => {
+            let _ = writeln!(
+                out,
+                "microsoft 365 sync: application {} (secret set), login {}, graph {}, notifications to {}",
+                g.client_id,
+                g.login_base,
+                g.graph_base,
+                g.webhook_base_url.as_deref().unwrap_or(&w.base_url)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "microsoft 365 sync: off (set SENTRA_GRAPH_CLIENT_ID and SENTRA_GRAPH_CLIENT_SECRET)"
+            );
+        }
+    }
 }

@@ -18,6 +18,14 @@ pub(crate) struct FileConfig {
     pub engine: Engine,
     #[serde(default)]
     pub log: Log,
+    #[serde(default)]
+    pub worker: Worker,
+    #[serde(default)]
+    pub alerts: Alerts,
+    #[serde(default)]
+    pub smtp: Smtp,
+    #[serde(default)]
+    pub graph: Graph,
 }
 
 /// `[server]`.
@@ -25,6 +33,7 @@ pub(crate) struct FileConfig {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Server {
     pub listen: Option<String>,
+    pub base_url: Option<String>,
     pub secure_cookies: Option<bool>,
     pub insecure_dev_keys: Option<bool>,
     pub cache_ms: Option<u64>,
@@ -60,6 +69,46 @@ pub(crate) struct Engine {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Log {
     pub filter: Option<String>,
+}
+
+/// `[worker]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Worker {
+    pub concurrency: Option<usize>,
+    pub lease_secs: Option<u64>,
+}
+
+/// `[alerts]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Alerts {
+    #[serde(default)]
+    pub allow_addrs: Vec<std::net::IpAddr>,
+}
+
+/// `[smtp]`: the relay for email alerts (the password only from a file).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Smtp {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub security: Option<String>,
+    pub username: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub from: Option<String>,
+}
+
+/// `[graph]`: the Microsoft Graph application (the secret only from a file).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Graph {
+    pub client_id: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    pub login_base: Option<String>,
+    pub api_base: Option<String>,
+    pub webhook_base_url: Option<String>,
+    pub maintain_secs: Option<u64>,
 }
 
 /// Key names that hold secrets, and where each secret belongs instead.

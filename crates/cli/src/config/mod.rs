@@ -8,12 +8,14 @@
 //! or a file named by a `*_file` setting, mode 0600). The file is meant to
 //! be readable by operators and kept in version control.
 //!
-//! [`Config::load`] is what `serve`, `migrate` (and the worker) call;
+//! [`Config::load`] is what `serve`, `migrate` and `worker` call (the
+//! worker's own settings are in [`worker`]);
 //! `sentra config check` ([`check`]) reports every problem at once.
 //! Every variable is listed in the README's configuration table.
 
 pub(crate) mod check;
 mod file;
+pub(crate) mod worker;
 
 use anyhow::Context as _;
 use std::net::SocketAddr;
@@ -95,6 +97,13 @@ pub(crate) struct Config {
     pub vocalink_dir: Option<PathBuf>,
     /// `log.filter` / `RUST_LOG`.
     pub log_filter: String,
+    /// `server.base_url` / `SENTRA_BASE_URL`, as given (`serve`: none means
+    /// relative links).
+    pub base_url: Option<String>,
+    /// The worker's settings (`sentra worker`).
+    pub worker: worker::WorkerSettings,
+    /// `[graph]` / `SENTRA_GRAPH_*`: the Microsoft Graph application.
+    pub graph: Option<worker::GraphApp>,
     /// Everything wrong, each naming the setting and the fix.
     pub problems: Vec<String>,
 }
@@ -337,6 +346,8 @@ impl Config {
                     source: Source::File("keys.file"),
                 })
             });
+        let worker = worker::resolve(&file, env, &mut problems);
+        let graph = worker::graph(&file, env, &mut problems);
         Ok(Self {
             file: file_path,
             listen,
@@ -356,6 +367,9 @@ impl Config {
                 .get("RUST_LOG")
                 .or(file.log.filter)
                 .unwrap_or_else(|| "info".to_owned()),
+            base_url: env.get("SENTRA_BASE_URL").or(file.server.base_url),
+            worker,
+            graph,
             problems,
         })
     }

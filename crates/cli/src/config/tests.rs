@@ -172,3 +172,79 @@ fn urls_are_redacted() {
     assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
     assert_eq!(redact("nonsense"), "(not a URL)");
 }
+
+#[test]
+fn worker_settings_come_from_the_environment_over_the_file() {
+    let f = file(
+        "[worker]\nconcurrency = 3\nlease_secs = 20\n[graph]\nclient_id = \"app\"\nmaintain_secs = 30\n[smtp]\nhost = \"relay.example\"\n",
+    );
+    let c = Config::resolve(
+        Some(f.path()),
+        &env(&[
+            ("SENTRA_WORKER_CONCURRENCY", "5"),
+            ("SENTRA_GRAPH_CLIENT_SECRET", "s3cret"),
+            ("SENTRA_GRAPH_BASE", "http://127.0.0.1:9999/v1.0"),
+        ]),
+    )
+    .unwrap();
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    assert_eq!((c.worker.concurrency, c.worker.lease_secs), (5, 20));
+    let g = c.graph.expect("graph settings");
+    assert_eq!(g.client_id, "app");
+    assert_eq!(g.graph_base, "http://127.0.0.1:9999/v1.0");
+    assert_eq!(g.login_base, sentra_graph::config::LOGIN_BASE);
+    assert_eq!(g.maintain_secs, 30);
+    let smtp = c.worker.smtp.expect("smtp settings");
+    assert_eq!(
+        (smtp.host.as_str(), smtp.port, smtp.security.as_str()),
+        ("relay.example", 587, "starttls")
+    );
+    // Nothing configured: no sync, no relay, the defaults.
+    let c = Config::resolve(None, &env(&[])).unwrap();
+    assert!(c.graph.is_none() && c.worker.smtp.is_none());
+    assert_eq!((c.worker.concurrency, c.worker.lease_secs), (8, 60));
+}
+
+#[test]
+fn worker_secrets_in_the_file_and_half_configured_settings_are_refused() {
+    for text in [
+        "[graph]\nclient_secret = \"x\"\n",
+        "[smtp]\npassword = \"x\"\n",
+    ] {
+        let (ok, out) = checked(Some(text), &env(&[]));
+        assert!(!ok && out.contains("holds a secret"), "{text}: {out}");
+    }
+    for (pairs, expected) in [
+        (
+            &[("SENTRA_GRAPH_CLIENT_ID", "app")][..],
+            "SENTRA_GRAPH_CLIENT_ID is set without its secret",
+        ),
+        (
+            &[
+                ("SENTRA_SMTP_HOST", "10.0.0.5"),
+                ("SENTRA_SMTP_SECURITY", "plain"),
+            ][..],
+            "needs SENTRA_SMTP_HOST to be an address in SENTRA_ALERT_ALLOW_ADDRS",
+        ),
+        (
+            &[("SENTRA_WORKER_CONCURRENCY", "many")][..],
+            "is not a whole number",
+        ),
+        (
+            &[
+                ("SENTRA_GRAPH_CLIENT_ID", "a"),
+                ("SENTRA_GRAPH_CLIENT_SECRET", "b"),
+                ("SENTRA_GRAPH_BASE", "graph"),
+            ][..],
+            "is not an http(s) URL",
+        ),
+    ] {
+        let c = Config::resolve(None, &env(pairs)).unwrap();
+        assert!(
+            c.problems.iter().any(|p| p.contains(expected)),
+            "{pairs:?}: {:?}",
+            c.problems
+        );
+        assert!(c.problems.iter().all(|p| !p.contains("s3cret")));
+    }
+}

@@ -4,22 +4,19 @@
 //! compiled into the binary so the demo runs from any folder, and the
 //! "live" fraudulent message sent a minute after start.
 //!
-//! Delivery goes through [`MailSink`]: today [`MailboxIngest`], which hands
-//! each message to the ingest pipeline (`sentra-ingest`, the code the
-//! worker's sync jobs run) as mail arriving in the demo organisation's
-//! Microsoft 365 mailbox `accounts@hartleybuild.co.uk`, received at its own
-//! `Date:` so the engine's history builds up in order: stored once,
-//! analysed, a case at the organisation's threshold, alerts recorded. When
-//! the Graph sync runs in-process, a sink that puts the messages on the fake
-//! Microsoft Graph server and lets the sync fetch them replaces it here, and
-//! nothing else in the demo changes.
+//! The messages live in the fake Microsoft 365 mailbox
+//! `accounts@hartleybuild.co.uk` ([`super::graph`]), from which the worker's
+//! Graph sync fetches them. [`MailboxIngest`] is the fallback for a worker
+//! without the sync: it hands each message straight to the ingest pipeline
+//! (`sentra-ingest`, the code the sync runs), received at its own `Date:` so
+//! the engine's history builds up in order: stored once, analysed, a case at
+//! the organisation's threshold, alerts recorded.
 
 use anyhow::Context as _;
 use sentra_domain::OrgId;
+use sentra_store::AppPool;
 use sentra_store::crypto::Keyring;
 use sentra_store::ids::MailboxId;
-use sentra_store::repo::mailbox::{self, Provider};
-use sentra_store::{AppPool, TenantTx};
 use std::sync::Arc;
 
 /// Embeds corpus files by name.
@@ -93,14 +90,8 @@ pub(crate) const CORPUS: &[(&str, &[u8])] = corpus![
 /// What the analysis made of one delivered message.
 #[derive(Debug, Clone)]
 pub(crate) struct Delivered {
-    /// The message's subject.
-    pub subject: String,
-    /// Its risk level (`none` … `critical`).
-    pub level: String,
     /// The case opened for it, if any.
     pub case_id: Option<String>,
-    /// Alerts recorded for that case.
-    pub alerts: usize,
 }
 
 /// Where the demo's mail goes to be analysed.
@@ -121,16 +112,6 @@ pub(crate) struct MailboxIngest {
 pub(crate) const MAILBOX: &str = "accounts@hartleybuild.co.uk";
 
 impl MailboxIngest {
-    /// Connects the demo mailbox of `org` (once, when seeding).
-    pub(crate) async fn connect_mailbox(pool: &AppPool, org: OrgId) -> anyhow::Result<MailboxId> {
-        let mut tx = TenantTx::begin(pool, org, None).await?;
-        let id = mailbox::create(&mut tx, Provider::M365, MAILBOX)
-            .await
-            .context("connecting the demo mailbox")?;
-        tx.commit().await?;
-        Ok(id)
-    }
-
     /// The pipeline over `pool`, delivering into `mailbox` of `org`.
     pub(crate) fn open(
         pool: AppPool,
@@ -169,10 +150,7 @@ impl MailSink for MailboxIngest {
             .await
             .context("ingesting a message")?;
         Ok(Delivered {
-            subject: meta.subject.unwrap_or_default(),
-            level: done.analysed.risk_level.as_str().to_owned(),
             case_id: done.analysed.case_id.map(|c| c.to_string()),
-            alerts: done.analysed.alerts,
         })
     }
 }

@@ -1,34 +1,39 @@
 //! `sentra demo`: the whole product on realistic data with no configuration.
 //!
 //! Starts a private `PostgreSQL` from the machine's own server binaries
-//! ([`postgres`]) with its data in the demo folder ([`state`]), migrates it
+//! ([`sentra_cli::postgres`]) with its data in the demo folder ([`state`]), migrates it
 //! ([`database`]), creates Hartley Build Ltd with its suppliers and people
-//! ([`seed`]), serves the web application on a free loopback port, feeds the
-//! 57-message corpus through the real analysis path ([`mail`]), prints the
-//! URL and logins, says `ready`, and a minute later delivers a new
-//! fraudulent message to show live alerting. Ctrl-C (or SIGTERM) stops the
-//! web server and then the database; the next start reuses both.
+//! ([`seed`]), and runs ([`session`]) the web application on a free loopback
+//! port, a fake Microsoft 365 holding the 57-message corpus ([`graph`],
+//! [`mail`]), the background worker in-process ([`worker`]) that syncs and
+//! analyses it, and a terminal inbox for alert emails ([`alert_inbox`]). It
+//! prints the URL and logins, says `ready` once the corpus is analysed, and a
+//! minute later delivers a new fraudulent message to show live alerting.
+//! Ctrl-C (or SIGTERM) stops all of it and then the database; the next start
+//! reuses the data.
 //!
 //! `--scan-only` keeps the old offline demo: the engine over `examples/`,
 //! no database ([`offline`]).
 
+mod alert_inbox;
 mod database;
+mod graph;
 mod mail;
 mod offline;
-mod postgres;
 mod seed;
+mod session;
 mod state;
+mod worker;
 
 use anyhow::Context as _;
 use clap::Args;
-use mail::MailSink as _;
-use sentra_store::crypto::Keyring;
+use sentra_cli::postgres;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Arguments of `sentra demo`.
 #[derive(Debug, Args)]
@@ -122,7 +127,7 @@ pub(crate) fn run(
             }
             (None, None) => unreachable!("binaries were found above"),
         };
-        let outcome = serve(args, &dir, &mut saved, &urls, keyring, stop, started).await;
+        let outcome = session::serve(args, &dir, &mut saved, &urls, keyring, stop, started).await;
         if let Some(pg) = pg {
             pg.stop().context("stopping PostgreSQL")?;
             say("PostgreSQL stopped.");
@@ -184,161 +189,4 @@ fn stop_signal() -> anyhow::Result<tokio::sync::watch::Receiver<bool>> {
 
 async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
     let _ = rx.wait_for(|v| *v).await;
-}
-
-/// Serves the web application, seeds on the first start, announces
-/// readiness, sends the live message, and waits for the stop signal.
-async fn serve(
-    args: &DemoArgs,
-    dir: &state::DemoDir,
-    saved: &mut state::DemoState,
-    urls: &Urls,
-    keyring: Arc<Keyring>,
-    stop: tokio::sync::watch::Receiver<bool>,
-    started: Instant,
-) -> anyhow::Result<ExitCode> {
-    let settings = sentra_web::Settings {
-        listen: args.listen,
-        database_url: urls.app.clone(),
-        max_connections: 10,
-        keys: keyring.clone(),
-        secure_cookies: false,
-        base_url: None,
-        mailer: sentra_web::mail::Mailer::Disabled,
-        // The demo's point is watching mail arrive: no page may lag.
-        cache_ttl: std::time::Duration::ZERO,
-    };
-    let app = sentra_web::Application::build(settings)
-        .await
-        .context("starting the web application")?;
-    let base = format!("http://{}", app.local_addr());
-    let server = tokio::spawn(app.run_until(stopped(stop.clone())));
-
-    let pool = sentra_store::AppPool::connect(&urls.app, 4)
-        .await
-        .context("connecting to the demo database")?;
-    let work = async {
-        if saved.org_id.is_none() {
-            say(
-                "  seeding:   Hartley Build Ltd, its suppliers, people and Microsoft 365 mailbox, and 57 emails through the ingest pipeline…",
-            );
-            let (org, logins) = seed::organisation(&pool, &keyring).await.context(
-                "creating the demo organisation (if a previous start was interrupted, run `sentra demo --reset`)",
-            )?;
-            let org_id: sentra_domain::OrgId = org.parse().context("the new organisation id")?;
-            let mailbox = mail::MailboxIngest::connect_mailbox(&pool, org_id).await?;
-            saved.org_id = Some(org);
-            saved.mailbox_id = Some(mailbox.to_string());
-            saved.logins = logins;
-            dir.save_state(saved)?;
-            let sink = sink(&pool, &keyring, saved)?;
-            let cases = mail::deliver_corpus(&sink).await?;
-            saved.seeded_messages = mail::CORPUS.len();
-            dir.save_state(saved)?;
-            say(&format!(
-                "  seeded:    {} messages analysed, {cases} cases opened",
-                mail::CORPUS.len()
-            ));
-        } else {
-            say(&format!(
-                "  reusing:   the data of an earlier start ({} messages seeded); `--reset` starts over",
-                saved.seeded_messages
-            ));
-        }
-        banner(&base, saved, args.live_after);
-        say(&format!(
-            "ready in {:.1} s: {base}/ (Ctrl-C stops the demo and its database)",
-            started.elapsed().as_secs_f64()
-        ));
-        anyhow::Ok(())
-    };
-    let ready = tokio::select! {
-        r = work => r,
-        () = stopped(stop.clone()) => Ok(()),
-    };
-    if let Err(e) = ready {
-        server.abort();
-        return Err(e);
-    }
-    let at = tokio::time::Instant::from_std(started + Duration::from_secs(args.live_after));
-    let live = tokio::spawn(live(base.clone(), sink(&pool, &keyring, saved)?, at));
-    stopped(stop).await;
-    say("Stopping…");
-    live.abort();
-    pool.close().await;
-    server
-        .await
-        .context("the web server task")?
-        .context("serving")?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Where the demo's mail goes: the seeded mailbox, through the ingest pipeline.
-fn sink(
-    pool: &sentra_store::AppPool,
-    keyring: &Arc<Keyring>,
-    saved: &state::DemoState,
-) -> anyhow::Result<mail::MailboxIngest> {
-    let reset = "the demo state is incomplete; run `sentra demo --reset`";
-    let org = saved
-        .org_id
-        .as_deref()
-        .context(reset)?
-        .parse()
-        .context(reset)?;
-    let mailbox = sentra_store::ids::MailboxId::from_uuid(
-        saved
-            .mailbox_id
-            .as_deref()
-            .context(reset)?
-            .parse()
-            .context(reset)?,
-    );
-    mail::MailboxIngest::open(pool.clone(), keyring.clone(), org, mailbox)
-}
-
-/// At `at`, delivers the live fraudulent message.
-async fn live(base: String, sink: mail::MailboxIngest, at: tokio::time::Instant) {
-    tokio::time::sleep_until(at).await;
-    let raw = mail::live_message(time::OffsetDateTime::now_utc());
-    match sink.deliver(&raw).await {
-        Ok(d) => say(&format!(
-            "live: new message \"{}\": risk {}, {}, {} alert(s) recorded for the finance team (not sent: the demo has no mail server)",
-            d.subject,
-            d.level,
-            d.case_id.map_or_else(
-                || "no case".to_owned(),
-                |c| format!("case {c} opened — see {base}/")
-            ),
-            d.alerts,
-        )),
-        Err(e) => eprintln!("sentra: the live message could not be delivered: {e:#}"),
-    }
-}
-
-/// The URL and the logins.
-fn banner(base: &str, saved: &state::DemoState, live_after: u64) {
-    say(&format!("  web app:   {base}/"));
-    say(&format!(
-        "  API:       {base}/api/v1/cases (sign in first: POST {base}/api/v1/auth/login)"
-    ));
-    say("  sign in (throw-away demo logins):");
-    for l in &saved.logins {
-        match &l.totp_secret {
-            Some(secret) => say(&format!(
-                "    {:<9} {:<36} password {}  TOTP secret {secret}",
-                l.role, l.email, l.password
-            )),
-            None => say(&format!(
-                "    {:<9} {:<36} password {}  (no MFA)",
-                l.role, l.email, l.password
-            )),
-        }
-    }
-    say("  MFA:       the owner and the approver have TOTP enrolled: add the secret to an");
-    say("             authenticator app (or `oathtool --totp -b SECRET`); the clerk signs in");
-    say("             with a password alone, which only the demo allows.");
-    say(&format!(
-        "  live:      a new fraudulent email arrives {live_after} s after start."
-    ));
 }

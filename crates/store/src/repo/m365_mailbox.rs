@@ -14,7 +14,8 @@ use crate::audit::{self, NewEvent};
 use crate::crypto::{ExposeSecret, Keyring, SecretString};
 use crate::ids::MailboxId;
 use crate::queue;
-use crate::{StoreError, TenantTx};
+use crate::{AppPool, StoreError, TenantTx};
+use sentra_domain::OrgId;
 use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -142,6 +143,21 @@ pub async fn get(tx: &mut TenantTx, id: MailboxId) -> Result<M365Mailbox, StoreE
         .fetch_optional(tx.conn())
         .await?;
     from_row(super::found(row, "mailbox")?)
+}
+
+/// Every organisation's active Microsoft 365 mailboxes, as ids only (a
+/// starting worker re-seeds their periodic jobs; it then opens each
+/// organisation's own transaction). Goes through the definer function
+/// `app_m365_active_mailboxes()`, the one window across organisations.
+pub async fn all_active(pool: &AppPool) -> Result<Vec<(OrgId, MailboxId)>, StoreError> {
+    let rows: Vec<(Uuid, Uuid)> =
+        sqlx::query_as("select org_id, id from app_m365_active_mailboxes()")
+            .fetch_all(pool.pool())
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(org, id)| (OrgId::from_uuid(org), MailboxId::from_uuid(id)))
+        .collect())
 }
 
 /// Adds `address` as a monitored mailbox syncing from `sync_since`, or
@@ -301,21 +317,28 @@ pub async fn store_secrets(
     id: MailboxId,
     secrets: &WebhookSecrets,
 ) -> Result<(), StoreError> {
-    let body = json!({
-        "client_state": secrets.client_state.expose_secret(),
-        "path_token": secrets.path_token.expose_secret(),
-    })
-    .to_string();
     mail_credential::store(
         tx,
         keys,
         id,
         Some(&secrets.tenant_id),
-        &SecretString::from(body),
+        &secrets_body(secrets),
         None,
     )
     .await?;
     Ok(())
+}
+
+/// The credential body that holds a mailbox's webhook secrets (read back by
+/// [`secrets`]).
+pub(crate) fn secrets_body(secrets: &WebhookSecrets) -> SecretString {
+    SecretString::from(
+        json!({
+            "client_state": secrets.client_state.expose_secret(),
+            "path_token": secrets.path_token.expose_secret(),
+        })
+        .to_string(),
+    )
 }
 
 /// The mailbox's webhook secrets, or `None` when it has none (never
@@ -377,7 +400,8 @@ pub async fn disconnect(tx: &mut TenantTx, id: MailboxId) -> Result<Disconnected
     .bind(id.as_uuid())
     .execute(tx.conn())
     .await?;
-    let credential_deleted = mail_credential::delete(tx, id).await?;
+    // Recorded in this function's one event, not an event of its own.
+    let credential_deleted = mail_credential::remove(tx, id).await?.is_some();
     let mut cancelled = 0;
     let filter = json!({ "mailbox_id": id.as_uuid() });
     for kind in sentra_domain::graph_jobs::ALL {

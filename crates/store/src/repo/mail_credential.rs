@@ -52,6 +52,25 @@ pub async fn store(
     secret: &SecretString,
     expires_at: Option<OffsetDateTime>,
 ) -> Result<MailCredentialId, StoreError> {
+    let (id, replaced) = write(tx, keys, mailbox, provider_tenant_id, secret, expires_at).await?;
+    let event = NewEvent::new(actor(tx), "mailbox.credential.store")
+        .target("mailbox", mailbox.to_string())
+        .details(json!({ "credential_id": id.to_string(), "replaced": replaced }));
+    audit::append(tx, event).await?;
+    Ok(id)
+}
+
+/// [`store`] without its audit event, for callers that record the change
+/// in an event of their own (one per state change). Returns the id and
+/// whether a credential was replaced.
+pub(crate) async fn write(
+    tx: &mut TenantTx,
+    keys: &Keyring,
+    mailbox: MailboxId,
+    provider_tenant_id: Option<&str>,
+    secret: &SecretString,
+    expires_at: Option<OffsetDateTime>,
+) -> Result<(MailCredentialId, bool), StoreError> {
     let org = tx.org();
     // The ciphertext is bound to the row id, so the id must be known before
     // encrypting: reuse the existing row's (locked), or pick a new one.
@@ -100,11 +119,7 @@ pub async fn store(
         .await
         .map_err(|e| super::reference(e.into(), "mailbox"))?;
     }
-    let event = NewEvent::new(actor(tx), "mailbox.credential.store")
-        .target("mailbox", mailbox.to_string())
-        .details(json!({ "credential_id": id.to_string(), "replaced": existing.is_some() }));
-    audit::append(tx, event).await?;
-    Ok(MailCredentialId::from_uuid(id))
+    Ok((MailCredentialId::from_uuid(id), existing.is_some()))
 }
 
 /// The mailbox's credential, decrypted, or `None` when it has none. Fails
@@ -149,12 +164,7 @@ pub async fn get(
 /// Deletes the mailbox's credential (on disconnect). Returns whether there
 /// was one; only an actual deletion is audited.
 pub async fn delete(tx: &mut TenantTx, mailbox: MailboxId) -> Result<bool, StoreError> {
-    let deleted: Option<Uuid> =
-        sqlx::query_scalar("delete from mail_credential where mailbox_id = $1 returning id")
-            .bind(mailbox.as_uuid())
-            .fetch_optional(tx.conn())
-            .await?;
-    let Some(id) = deleted else {
+    let Some(id) = remove(tx, mailbox).await? else {
         return Ok(false);
     };
     let event = NewEvent::new(actor(tx), "mailbox.credential.delete")
@@ -162,4 +172,18 @@ pub async fn delete(tx: &mut TenantTx, mailbox: MailboxId) -> Result<bool, Store
         .details(json!({ "credential_id": id.to_string() }));
     audit::append(tx, event).await?;
     Ok(true)
+}
+
+/// [`delete`] without its audit event, for callers whose own event records
+/// the deletion (one event per state change). Returns the deleted row's id.
+pub(crate) async fn remove(
+    tx: &mut TenantTx,
+    mailbox: MailboxId,
+) -> Result<Option<Uuid>, StoreError> {
+    Ok(
+        sqlx::query_scalar("delete from mail_credential where mailbox_id = $1 returning id")
+            .bind(mailbox.as_uuid())
+            .fetch_optional(tx.conn())
+            .await?,
+    )
 }

@@ -14,6 +14,8 @@ pub struct Member {
     pub user_id: UserId,
     /// Their sign-in address.
     pub email: String,
+    /// The name they gave, if any.
+    pub name: Option<String>,
     /// Their role here.
     pub role: Role,
     /// Whether they have an authenticator enrolled.
@@ -22,12 +24,20 @@ pub struct Member {
     pub joined_at: OffsetDateTime,
 }
 
-type Row = (uuid::Uuid, String, String, bool, OffsetDateTime);
+type Row = (
+    uuid::Uuid,
+    String,
+    Option<String>,
+    String,
+    bool,
+    OffsetDateTime,
+);
 
-fn from_row((user, email, role, mfa, joined_at): Row) -> Result<Member, StoreError> {
+fn from_row((user, email, name, role, mfa, joined_at): Row) -> Result<Member, StoreError> {
     Ok(Member {
         user_id: UserId::from_uuid(user),
         email,
+        name,
         role: Role::parse(&role).ok_or(StoreError::Decode {
             what: "membership.role",
         })?,
@@ -39,7 +49,7 @@ fn from_row((user, email, role, mfa, joined_at): Row) -> Result<Member, StoreErr
 /// Every member, oldest first.
 pub async fn list(tx: &mut TenantTx) -> Result<Vec<Member>, StoreError> {
     let rows: Vec<Row> = sqlx::query_as(
-        "select m.user_id, u.email, m.role, u.totp_secret_enc is not null, m.created_at
+        "select m.user_id, u.email, u.display_name, m.role, u.totp_secret_enc is not null, m.created_at
          from membership m join app_user u on u.id = m.user_id
          order by m.created_at, m.user_id",
     )

@@ -229,6 +229,26 @@ pub async fn insert_deduplicated(
     )?)))
 }
 
+/// Which of `provider_ids` are already stored for `mailbox`: a sync round
+/// skips fetching those again (a full resync after an expired delta link
+/// sees every message of the period).
+pub async fn known_provider_ids(
+    tx: &mut TenantTx,
+    mailbox: MailboxId,
+    provider_ids: &[String],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let rows: Vec<String> = sqlx::query_scalar(
+        "select provider_message_id from message
+         where org_id = $1 and mailbox_id = $2 and provider_message_id = any($3)",
+    )
+    .bind(tx.org().as_uuid())
+    .bind(mailbox.as_uuid())
+    .bind(provider_ids)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Loads one message's metadata.
 pub async fn get(tx: &mut TenantTx, id: MessageId) -> Result<MessageSummary, StoreError> {
     let row: Option<Row> = sqlx::query_as(

@@ -8,6 +8,7 @@
 //! that does not exist. Inserts write `org_id` from the transaction, and the
 //! `with check` policies refuse anything else.
 
+pub mod account;
 pub mod alert;
 pub mod api_token;
 pub mod assessment;
@@ -19,6 +20,7 @@ pub mod feedback;
 pub mod graph_connection;
 pub mod invitation;
 pub mod invoice;
+pub mod m365_connect;
 pub mod m365_mailbox;
 pub mod mail_credential;
 pub mod mailbox;

@@ -1,6 +1,7 @@
 //! The store's integration tests: one binary, one module per concern. Each
 //! test gets its own migrated database (`sentra_store::testing::TestDb`).
 
+mod account;
 mod audit;
 mod catalog_lint;
 mod encryption;
@@ -8,6 +9,7 @@ mod graph;
 mod harness;
 mod keys;
 mod load_seed;
+mod m365_connect;
 mod policy_matrix;
 mod pool_reuse;
 mod privileged_surface;

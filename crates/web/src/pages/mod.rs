@@ -41,13 +41,21 @@ pub mod cases;
 pub mod error;
 pub mod evidence;
 pub mod home;
+pub mod join;
+pub mod mailboxes;
 pub mod messages;
 pub mod nav;
+pub mod problem;
+pub mod profile;
 pub mod public;
+pub mod recover;
 pub mod settings;
 pub mod signup;
 pub mod step_up;
+pub mod submit;
+pub mod supplier_upload;
 pub mod suppliers;
+pub mod users;
 
 use crate::session::{AnySession, CurrentUser, TenantSession};
 use crate::{AppState, WebError};
@@ -68,17 +76,24 @@ pub use error::PageError;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(account::routes())
+        .merge(profile::routes())
         .merge(auth::routes())
         .merge(audit::routes())
         .merge(messages::routes())
         .merge(cases::routes())
         .merge(alerts::routes())
         .merge(public::routes())
+        .merge(join::routes())
+        .merge(recover::routes())
         .merge(home::routes())
+        .merge(mailboxes::routes())
         .merge(settings::routes())
         .merge(signup::routes())
         .merge(step_up::routes())
+        .merge(submit::routes())
         .merge(suppliers::routes())
+        .merge(supplier_upload::routes())
+        .merge(users::routes())
         .route("/assets/{file}", axum::routing::get(crate::assets::serve))
 }
 

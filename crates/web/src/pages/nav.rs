@@ -31,6 +31,7 @@ pub const ITEMS: &[(&str, &str, &[Role])] = &[
     ("/users", "Users", ADMINS),
     ("/audit", "Audit log", ADMINS),
     ("/settings", "Settings", ADMINS),
+    ("/account", "Your account", ALL),
 ];
 
 /// The entries `role` sees; `current` is the path of the shown page (an

@@ -44,7 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/suppliers/{id}/phone", post(propose_phone))
 }
 
-const WRITERS: &[Role] = &[Role::Owner, Role::Admin, Role::Approver, Role::Clerk];
+pub(crate) const WRITERS: &[Role] = &[Role::Owner, Role::Admin, Role::Approver, Role::Clerk];
 
 /// One row of the list.
 pub struct Row {
@@ -147,7 +147,7 @@ fn change_row(c: &SupplierChange, me: sentra_domain::UserId, supplier_name: Stri
         summary: c.summary(),
         status: c.status.as_str().to_owned(),
         mine: c.proposed_by == me,
-        created_at: crate::routes::rfc3339(c.created_at),
+        created_at: super::when(c.created_at),
     }
 }
 
@@ -211,10 +211,7 @@ pub async fn detail(mut page: PageSession, Path(id): Path<String>) -> Result<Res
         status: s.fields.status.as_str().to_owned(),
         phone: s.verified_phone.clone().unwrap_or_default(),
         phone_source: s.phone_source.clone().unwrap_or_default(),
-        phone_verified_at: s
-            .phone_verified_at
-            .map(crate::routes::rfc3339)
-            .unwrap_or_default(),
+        phone_verified_at: s.phone_verified_at.map(super::when).unwrap_or_default(),
         accounts: accounts
             .iter()
             .map(|a| AccountRow {
@@ -536,7 +533,7 @@ pub struct ImportPage {
 }
 
 impl ImportPage {
-    fn empty(chrome: Chrome) -> Self {
+    pub(crate) fn empty(chrome: Chrome) -> Self {
         Self {
             chrome,
             format: "sentra".to_owned(),
@@ -560,19 +557,29 @@ pub async fn import_form(page: PageSession) -> Result<Response, PageError> {
 /// The import form.
 #[derive(Debug, Deserialize)]
 pub struct ImportForm {
-    format: String,
-    csv: String,
+    pub(crate) format: String,
+    pub(crate) csv: String,
     /// Present on the confirm button.
     #[serde(default)]
-    confirm: String,
+    pub(crate) confirm: String,
 }
 
 /// `POST /suppliers/import`: previews (nothing written) unless `confirm`,
 /// which imports all or nothing through the same code as the API.
 pub async fn import(
     State(state): State<AppState>,
-    mut page: PageSession,
+    page: PageSession,
     PageForm(f): PageForm<ImportForm>,
+) -> Result<Response, PageError> {
+    run_import(&state, page, f).await
+}
+
+/// The import itself, for pasted text and uploaded files
+/// ([`super::supplier_upload`]) alike.
+pub(crate) async fn run_import(
+    state: &AppState,
+    mut page: PageSession,
+    f: ImportForm,
 ) -> Result<Response, PageError> {
     page.require(WRITERS)?;
     let mut out = ImportPage::empty(page.chrome("/suppliers"));

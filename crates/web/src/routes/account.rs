@@ -1,5 +1,6 @@
 //! The account's own routes beyond sign-in: sign-up, MFA enrolment and
-//! recovery codes, step-up, the session list, and password reset.
+//! recovery codes, step-up and the session list (password change and
+//! reset: [`super::password`]).
 //!
 //! Each state change is audited in the person's (oldest) organisation; a
 //! sign-up's `org.create` event is written in the transaction that creates
@@ -9,18 +10,16 @@
 use crate::auth::{audit_for, check_totp, rotate_verified, user_agent, with_cookie};
 use crate::error::ApiJson;
 use crate::session::{AnySession, CurrentUser, SessionToken, session_data};
-use crate::{AppState, WebError, mail, password, qr, secret, totp};
+use crate::{AppState, WebError, password, qr, totp};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sentra_domain::{EmailAddress, UserId};
-use sentra_store::repo::{organisation, password_reset, session, user};
+use sentra_store::repo::account::AccountTx;
+use sentra_store::repo::{organisation, session, user};
 use sentra_store::{StoreError, crypto, keys};
 use serde::Deserialize;
-
-/// How long a password reset link works (ASVS V2.5.6: at most 60 minutes).
-pub const RESET_TTL_SECS: i64 = 30 * 60;
 
 /// The sign-up body.
 #[derive(Deserialize)]
@@ -167,17 +166,14 @@ pub async fn start_enrolment(state: &AppState, who: &CurrentUser) -> Result<Enro
     let ctx = keys::USER_TOTP_PENDING.context(keys::GLOBAL_ORG, who.user.as_uuid());
     let enc = crypto::encrypt(&state.keys, &ctx, secret.as_slice())
         .map_err(|e| WebError::internal(format!("TOTP secret: {e}")))?;
-    user::set_totp_pending(&state.pool, who.user, &enc).await?;
     let b32 = totp::base32_encode(secret.as_slice());
     let uri = qr::otpauth_uri("Sentra", &account.email, &b32);
     let svg = qr::svg(&uri)?;
-    audit_for(
-        state,
-        who.user,
-        "auth.mfa.enrol.start",
-        serde_json::json!({}),
-    )
-    .await?;
+    let mut tx = AccountTx::begin(&state.pool, who.user).await?;
+    tx.set_totp_pending(&enc).await?;
+    tx.audit("auth.mfa.enrol.start", serde_json::json!({}))
+        .await?;
+    tx.commit().await?;
     Ok(Enrolment {
         secret: b32,
         otpauth_uri: uri,
@@ -271,18 +267,26 @@ pub async fn confirm_enrolment(
     let enc = crypto::encrypt(&state.keys, &ctx, &secret)
         .map_err(|e| WebError::internal(format!("TOTP secret: {e}")))?;
     let (codes, hashes) = password::new_recovery_codes().await?;
-    if !user::confirm_totp(&state.pool, who.user, &enc, step as i64, &hashes).await? {
+    // The secret, the codes, the session's new id and the event: together.
+    let mut tx = AccountTx::begin(&state.pool, who.user).await?;
+    if !tx.confirm_totp(&enc, step as i64, &hashes).await? {
         return Err(no_enrolment());
     }
-    let cookie = rotate_verified(state, &session_.token).await?;
-    audit_for(
-        state,
-        who.user,
+    let token = SessionToken::generate()?;
+    let data = crate::session::session_data_mfa(crate::session::unix_now());
+    if !tx
+        .rotate_session(&session_.token.storage_hash(), &token.storage_hash(), &data)
+        .await?
+    {
+        return Err(WebError::Unauthorized);
+    }
+    tx.audit(
         "auth.mfa.enrol",
         serde_json::json!({ "recovery_codes": codes.len() }),
     )
     .await?;
-    Ok((cookie, codes))
+    tx.commit().await?;
+    Ok((token.set_cookie(state.secure_cookies), codes))
 }
 
 /// `POST /api/v1/auth/mfa/confirm`: the first code from the app confirms
@@ -470,121 +474,25 @@ pub async fn revoke_session(
 ) -> Result<StatusCode, WebError> {
     who.session()?;
     let id = crate::routes::parse_uuid(&id)?;
-    session::revoke(&state.pool, who.user, id).await?;
-    audit_for(
-        &state,
-        who.user,
+    revoke_own_session(&state, who.user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends `user`'s session with handle `id` and records it, in one
+/// transaction (404 for someone else's or a missing handle, nothing
+/// written). Shared by the JSON route and the `/account` page.
+pub async fn revoke_own_session(
+    state: &AppState,
+    user: UserId,
+    id: uuid::Uuid,
+) -> Result<(), WebError> {
+    let mut tx = AccountTx::begin(&state.pool, user).await?;
+    tx.revoke_session(id).await?;
+    tx.audit(
         "auth.session.revoke",
         serde_json::json!({ "session": id.to_string() }),
     )
     .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// The reset request body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ResetRequestBody {
-    /// The account's address.
-    pub email: String,
-}
-
-/// `POST /api/v1/auth/password-reset/request`: always 202 with the same
-/// body, whether or not the address has an account (no enumeration). When
-/// it does and mail is configured, a link valid for 30 minutes is mailed.
-pub async fn reset_request(
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<ResetRequestBody>,
-) -> Result<Response, WebError> {
-    let accepted = (
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({
-            "message": "if that address has an account, a reset link is on its way",
-        })),
-    )
-        .into_response();
-    if body.email.len() > 320 {
-        return Ok(accepted);
-    }
-    let Some(found) = user::find_by_email(&state.pool, body.email.trim()).await? else {
-        tracing::info!("password reset requested for an unknown address");
-        return Ok(accepted);
-    };
-    if !state.mailer.enabled() {
-        tracing::info!("password reset requested but no mail is configured");
-        return Ok(accepted);
-    }
-    let link = issue_reset(&state, found.id).await?;
-    state.mailer.send_in_background(mail::Outgoing {
-        to: found.email,
-        subject: "Reset your Sentra password".to_owned(),
-        body: format!(
-            "Someone (hopefully you) asked to reset your Sentra password.\n\n\
-             Open this link within 30 minutes to choose a new one:\n{link}\n\n\
-             If it was not you, ignore this message: nothing changes."
-        ),
-    });
-    audit_for(
-        &state,
-        found.id,
-        "auth.password_reset.request",
-        serde_json::json!({}),
-    )
-    .await?;
-    Ok(accepted)
-}
-
-/// Makes a reset token for `user` and returns the link carrying it.
-pub(crate) async fn issue_reset(state: &AppState, user_id: UserId) -> Result<String, WebError> {
-    let token = secret::reset_token()?;
-    password_reset::create(
-        &state.pool,
-        user_id,
-        &secret::storage_hash(&token),
-        RESET_TTL_SECS,
-    )
-    .await?;
-    Ok(state.link(&format!("/password-reset/confirm?token={token}")))
-}
-
-/// The reset confirmation body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ResetConfirmBody {
-    /// The token from the link.
-    pub token: String,
-    /// The new password.
-    pub password: String,
-}
-
-/// `POST /api/v1/auth/password-reset/confirm`: sets the new password (204)
-/// and ends every session of the account. The token works once. MFA is not
-/// bypassed: the next sign-in still asks for the TOTP code.
-pub async fn reset_confirm(
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<ResetConfirmBody>,
-) -> Result<StatusCode, WebError> {
-    let invalid = || WebError::Client {
-        status: StatusCode::GONE,
-        code: "reset_invalid",
-        message: "this reset link is invalid, used or expired; ask for a new one".to_owned(),
-    };
-    if !secret::is_reset_token(&body.token) {
-        return Err(invalid());
-    }
-    password::check_policy(&body.password)?;
-    let hash = password::hash_blocking(body.password).await?;
-    let user_id = password_reset::consume(&state.pool, &secret::storage_hash(&body.token))
-        .await?
-        .ok_or_else(invalid)?;
-    user::set_password(&state.pool, user_id, &hash).await?;
-    let ended = session::revoke_all(&state.pool, user_id).await?;
-    audit_for(
-        &state,
-        user_id,
-        "auth.password_reset",
-        serde_json::json!({ "sessions_ended": ended }),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+    tx.commit().await?;
+    Ok(())
 }

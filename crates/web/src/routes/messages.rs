@@ -93,28 +93,7 @@ pub async fn submit(
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(WebError::bad_request("empty_body", "the email is empty"));
     }
-    let mut tx = sentra_store::TenantTx::begin(&state.pool, org, Some(user)).await?;
-    let mailbox_id = mailbox::submission_mailbox(&mut tx).await?;
-    tx.commit().await?;
-    let digest: [u8; 32] = Sha256::digest(&raw).into();
-    let provider_id = format!("api:{}", sentra_ingest::headers::hex(&digest));
-    let ingested = Ingestor::new(state.pool.clone(), state.keys.clone())
-        .ingest_raw(
-            org,
-            Some(user),
-            &Incoming {
-                mailbox: mailbox_id,
-                provider_id: &provider_id,
-                raw: &raw,
-                received_at: None,
-            },
-            Source::Api,
-        )
-        .await
-        .map_err(|e| match e {
-            IngestError::Store(s) => WebError::from(s),
-            other => WebError::internal(other.to_string()),
-        })?;
+    let ingested = ingest_submission(&state, org, user, &raw).await?;
     let message_id = ingested.stored.message_id;
     let case_id = ingested.analysed.case_id;
     let mut report = ingested.report;
@@ -126,6 +105,40 @@ pub async fn submit(
         map.insert("case_id".to_owned(), json!(case_id.map(|c| c.to_string())));
     }
     Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// Runs one submitted email through the ingest pipeline as `user` of
+/// `org`, into the organisation's submission mailbox. Shared by the API and
+/// the upload page (`pages::submit`), so both store, analyse and audit
+/// (`message.submitted`) the same way.
+pub(crate) async fn ingest_submission(
+    state: &AppState,
+    org: sentra_domain::OrgId,
+    user: sentra_domain::UserId,
+    raw: &[u8],
+) -> Result<sentra_ingest::Ingested, WebError> {
+    let mut tx = sentra_store::TenantTx::begin(&state.pool, org, Some(user)).await?;
+    let mailbox_id = mailbox::submission_mailbox(&mut tx).await?;
+    tx.commit().await?;
+    let digest: [u8; 32] = Sha256::digest(raw).into();
+    let provider_id = format!("api:{}", sentra_ingest::headers::hex(&digest));
+    Ingestor::new(state.pool.clone(), state.keys.clone())
+        .ingest_raw(
+            org,
+            Some(user),
+            &Incoming {
+                mailbox: mailbox_id,
+                provider_id: &provider_id,
+                raw,
+                received_at: None,
+            },
+            Source::Api,
+        )
+        .await
+        .map_err(|e| match e {
+            IngestError::Store(s) => WebError::from(s),
+            other => WebError::internal(other.to_string()),
+        })
 }
 
 /// The list's query string.

@@ -9,18 +9,23 @@ mod account;
 mod account_pages;
 mod alert_channels;
 mod audit;
+mod audit_events;
 mod auth;
+mod browser;
 mod cases;
 mod cross_tenant;
 mod graph_webhook;
 mod headers;
 mod health;
 mod invitations;
+mod m365;
+mod message_submit;
 mod messages;
 mod ops;
 mod pages;
 mod read_cache;
 mod reset;
+mod self_service_pages;
 mod sessions;
 mod supplier_import;
 mod supplier_pages;
@@ -28,6 +33,7 @@ mod suppliers;
 mod support;
 mod tenancy;
 mod tokens;
+mod user_pages;
 mod users;
 mod workpages;
 
@@ -80,15 +86,24 @@ impl TestApp {
     /// Starts the app; with `smtp` its mail is captured in `outbox` (as if
     /// SMTP were configured), else mail is disabled.
     pub(crate) async fn spawn_with(smtp: bool) -> Option<Self> {
-        Self::spawn_inner(smtp, std::time::Duration::ZERO).await
+        Self::spawn_custom(smtp, None, std::time::Duration::ZERO).await
+    }
+
+    /// Starts the app with `graph` as its Microsoft Graph client.
+    pub(crate) async fn spawn_with_graph(graph: sentra_graph::GraphClient) -> Option<Self> {
+        Self::spawn_custom(false, Some(graph), std::time::Duration::ZERO).await
     }
 
     /// Starts the app with the read cache on, entries living `ttl`.
     pub(crate) async fn spawn_cached(ttl: std::time::Duration) -> Option<Self> {
-        Self::spawn_inner(false, ttl).await
+        Self::spawn_custom(false, None, ttl).await
     }
 
-    async fn spawn_inner(smtp: bool, cache_ttl: std::time::Duration) -> Option<Self> {
+    async fn spawn_custom(
+        smtp: bool,
+        graph: Option<sentra_graph::GraphClient>,
+        cache_ttl: std::time::Duration,
+    ) -> Option<Self> {
         // reqwest is built without a default TLS provider (see the workspace
         // manifest); the test client needs one even for plain http.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -101,6 +116,9 @@ impl TestApp {
             .with_read_cache(cache_ttl);
         if smtp {
             state = state.with_mailer(sentra_web::mail::Mailer::Capture(outbox.clone()));
+        }
+        if let Some(graph) = graph {
+            state = state.with_graph(graph);
         }
         let app = Application::with_state("127.0.0.1:0".parse().expect("addr"), state)
             .await

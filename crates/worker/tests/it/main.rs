@@ -10,3 +10,9 @@ mod runner;
 mod ingest;
 // Alerts: email, Slack and Teams payloads, timeouts, redirects, SSRF refusals.
 mod alerts;
+// The Graph sync rig: fake Graph, the web app's webhooks, a running worker.
+mod graph_support;
+// Microsoft 365 sync end to end: notification to case, faults, lifecycle.
+mod graph_sync;
+// The maintain loop: re-seeding, renewal, one successor, stop on disconnect.
+mod graph_maintain;

@@ -1,11 +1,13 @@
 //! The runner over the real queue: retries, parking with a visible error,
-//! lease extension, unknown kinds, and graceful shutdown.
+//! lease extension, unknown kinds, graceful shutdown, and a worker dying
+//! mid-job (its pooled job claimed again once the lease runs out).
 
 use crate::support::{World, test_config};
 use sentra_domain::jobs::JobPayload;
+use sentra_store::AppPool;
 use sentra_store::queue::{self, ClaimedJob, NewJob};
 use sentra_store::{TenantTx, queue::JobId};
-use sentra_worker::{BoxFuture, Handler, JobError, Registry, Runner};
+use sentra_worker::{BoxFuture, Handler, JobError, PooledHandler, Registry, Runner};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -207,4 +209,66 @@ async fn shutdown_stops_claiming_and_lets_the_job_in_flight_finish() {
     assert_eq!(job_row(&w, id).await.status, "done");
     assert_eq!(stats.done, 1);
     assert_eq!(job_row(&w, later).await.status, "queued");
+}
+
+/// Hangs on its first run (a worker that dies mid-job), completes after.
+struct HangsOnce {
+    runs: Arc<AtomicU32>,
+}
+
+impl PooledHandler<Flaky> for HangsOnce {
+    fn run<'a>(
+        &'a self,
+        _pool: &'a AppPool,
+        _job: &'a ClaimedJob,
+        _p: Flaky,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        Box::pin(async move {
+            if self.runs.fetch_add(1, Ordering::SeqCst) == 0 {
+                std::future::pending::<()>().await;
+            }
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_job_whose_worker_died_is_claimed_again_after_its_lease() {
+    let Some(w) = World::new().await else { return };
+    let runs = Arc::new(AtomicU32::new(0));
+    let short = sentra_worker::RunnerConfig {
+        lease: Duration::from_secs(1),
+        ..test_config()
+    };
+    let runner = |runs: &Arc<AtomicU32>| {
+        let mut registry = Registry::new();
+        registry.register_pooled::<Flaky, _>(HangsOnce { runs: runs.clone() });
+        Runner::new(w.pool().clone(), registry, short.clone())
+    };
+    let id = enqueue(&w, &NewJob::from_payload(&Flaky { n: 6 }).unwrap()).await;
+    let first = runner(&runs);
+    let dying = tokio::spawn(async move { first.run(std::future::pending()).await });
+    for _ in 0..600 {
+        if runs.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The worker dies mid-job: nothing finishes, fails or releases it.
+    dying.abort();
+    let _ = dying.await;
+    assert_eq!(job_row(&w, id).await.status, "running");
+    // Another worker takes it once the lease (1 s) has run out.
+    let second = runner(&runs);
+    for _ in 0..600 {
+        second.drain().await;
+        if job_row(&w, id).await.status == "done" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let row = job_row(&w, id).await;
+    assert_eq!(row.status, "done");
+    assert_eq!(row.attempts, 2);
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
 }

@@ -128,6 +128,14 @@ async fn fill(app: &TestApp, cookie: &str, canary: &str) {
     // Feedback arrived with the pages branch; where it is absent the rest
     // of the canary data still stands.
     assert!(res.status().as_u16() < 500, "feedback: {}", res.status());
+    let res = app
+        .post(
+            "/api/v1/m365/mailboxes",
+            &json!({"address": format!("ap-{canary}@{canary}.example")}),
+            Some(cookie),
+        )
+        .await;
+    assert!(res.status().is_success(), "add mailbox: {}", res.status());
 }
 
 /// Every `id` of every tenant table's rows of `org`, read as the superuser.

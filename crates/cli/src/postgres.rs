@@ -1,5 +1,6 @@
-//! The demo's private `PostgreSQL`: the machine's own server binaries, a
-//! cluster in the demo folder, reachable only through a Unix socket in that
+//! A private `PostgreSQL` for `sentra demo` (and the chaos test, which
+//! restarts it): the machine's own server binaries, a cluster in a folder
+//! of its own (the demo folder), reachable only through a Unix socket in that
 //! folder (or, when the socket path would be too long, a random loopback
 //! port), with scram passwords kept in the folder (mode 0600).
 //!
@@ -25,20 +26,20 @@ use std::process::Command;
 
 /// Overrides where the server binaries are looked for (a `:`-separated
 /// list of folders); tests use it to simulate a machine without them.
-pub(crate) const BIN_DIR_ENV: &str = "SENTRA_DEMO_PG_BIN_DIRS";
+pub const BIN_DIR_ENV: &str = "SENTRA_DEMO_PG_BIN_DIRS";
 
 /// Longest Unix socket path the kernel accepts is 107 bytes; leave room.
 const MAX_SOCKET_PATH: usize = 100;
 
 /// The error a machine without `PostgreSQL` gets: exactly what to install.
-pub(crate) const NO_POSTGRES: &str = "no PostgreSQL server binaries found (looked on PATH, in `pg_config --bindir` and /usr/lib/postgresql/*/bin).\n\
+pub const NO_POSTGRES: &str = "no PostgreSQL server binaries found (looked on PATH, in `pg_config --bindir` and /usr/lib/postgresql/*/bin).\n\
      Install them with:  sudo apt-get install postgresql   (Debian/Ubuntu; `dnf install postgresql-server` on Fedora/RHEL)\n\
      or point the demo at an existing server with SENTRA_DATABASE_URL and SENTRA_OWNER_DATABASE_URL.";
 
 /// Finds a folder holding `initdb`, `pg_ctl` and `postgres`: the override
 /// variable when set, else PATH, `pg_config --bindir`, then
 /// `/usr/lib/postgresql/*/bin` newest version first.
-pub(crate) fn find_bin_dir() -> Option<PathBuf> {
+pub fn find_bin_dir() -> Option<PathBuf> {
     let has_all = |d: &Path| {
         ["initdb", "pg_ctl", "postgres"]
             .iter()
@@ -71,7 +72,7 @@ pub(crate) fn find_bin_dir() -> Option<PathBuf> {
 
 /// The account the server runs as.
 #[derive(Debug, Clone)]
-pub(crate) struct RunAs {
+pub struct RunAs {
     name: String,
     uid: u32,
     gid: u32,
@@ -118,7 +119,7 @@ fn lookup(name: &str) -> Option<RunAs> {
 /// dropped one is stopped too, so an error after the start never leaves a
 /// server behind.
 #[derive(Debug)]
-pub(crate) struct PrivatePostgres {
+pub struct PrivatePostgres {
     bin: PathBuf,
     data: PathBuf,
     run_as: Option<RunAs>,
@@ -126,19 +127,19 @@ pub(crate) struct PrivatePostgres {
     port: u16,
     running: bool,
     /// Where the cluster lives when not in the demo folder (told to the user).
-    pub(crate) relocated: Option<PathBuf>,
+    pub relocated: Option<PathBuf>,
 }
 
 /// How to reach the server as its superuser.
 #[derive(Debug, Clone)]
-pub(crate) struct Endpoint {
+pub struct Endpoint {
     host: String,
     port: u16,
 }
 
 impl Endpoint {
     /// A URL for `user` with `password` on database `db`.
-    pub(crate) fn url(&self, user: &str, password: &str, db: &str) -> String {
+    pub fn url(&self, user: &str, password: &str, db: &str) -> String {
         format!(
             "postgres://{user}:{password}@localhost:{port}/{db}?host={host}",
             port = self.port,
@@ -161,7 +162,7 @@ fn encode_query(s: &str) -> String {
 }
 
 /// Where the cluster of `demo_dir` lives, and as whom.
-pub(crate) fn cluster_home(demo_dir: &Path) -> anyhow::Result<(PathBuf, Option<RunAs>, bool)> {
+pub fn cluster_home(demo_dir: &Path) -> anyhow::Result<(PathBuf, Option<RunAs>, bool)> {
     let run_as = unprivileged_user()?;
     let Some(user) = &run_as else {
         return Ok((demo_dir.join("postgres"), None, false));
@@ -258,7 +259,7 @@ impl PrivatePostgres {
     /// Initialises the cluster when it does not exist (superuser `postgres`
     /// with `superuser_password`), then starts it. `home` comes from
     /// [`cluster_home`].
-    pub(crate) fn start(
+    pub fn start(
         bin: PathBuf,
         home: &Path,
         run_as: Option<RunAs>,
@@ -386,7 +387,7 @@ impl PrivatePostgres {
     }
 
     /// Stops the server (fast shutdown: sessions ended, data flushed).
-    pub(crate) fn stop(mut self) -> anyhow::Result<()> {
+    pub fn stop(mut self) -> anyhow::Result<()> {
         self.running = false;
         self.pg_ctl_stop()
     }
@@ -402,7 +403,19 @@ impl Drop for PrivatePostgres {
 
 /// Writes `text` to `path` with mode 0600, owned by `user`.
 fn write_as(path: &Path, text: &str, user: Option<&RunAs>) -> anyhow::Result<()> {
-    super::state::write_private(path, text.as_bytes())?;
+    {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let _ = std::fs::remove_file(path);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        f.write_all(text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     if let Some(u) = user {
         std::os::unix::fs::chown(path, Some(u.uid), Some(u.gid))
             .with_context(|| format!("giving {} to {}", path.display(), u.name))?;
@@ -417,7 +430,7 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 /// Removes a relocated cluster (for `--reset`), stopping it first.
-pub(crate) fn remove_cluster(bin: Option<&Path>, home: &Path, run_as: Option<&RunAs>) {
+pub fn remove_cluster(bin: Option<&Path>, home: &Path, run_as: Option<&RunAs>) {
     let data = home.join("data");
     if let Some(bin) = bin
         && data.join("postmaster.pid").exists()

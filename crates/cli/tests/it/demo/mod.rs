@@ -1,8 +1,11 @@
 //! `sentra demo` end to end, as child processes: a private `PostgreSQL` from
 //! the machine's binaries, seeding, the web app, the live message, Ctrl-C,
 //! reuse, `--reset`, two demos at once, an ordinary user, and the message a
-//! machine without `PostgreSQL` gets. Skipped (with `SKIPPED:`) when the
-//! machine has no `PostgreSQL` server binaries.
+//! machine without `PostgreSQL` gets; the acceptance in a browser is in
+//! [`browser`]. Skipped (with `SKIPPED:`) when the machine has no
+//! `PostgreSQL` server binaries.
+
+mod browser;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,379 @@
+//! The Microsoft 365 sync jobs (issue 5): what turns a change notification,
+//! a lifecycle event or the periodic safety net into stored, analysed mail.
+//!
+//! ```text
+//! webhook ──► graph.sync ──► delta round (stored deltaLink, or from the start date)
+//!                               │  $value of each new message (≤4 in flight, size-capped)
+//!                               ▼
+//!                       sentra_ingest::store_raw ──► analyse_message ──► case, alerts
+//!                               │  every message committed first, then:
+//!                               ▼
+//!                       save the round's deltaLink
+//! graph.subscribe ──► subscription (one per mailbox) ──► graph.sync
+//! graph.reauthorize ──► reauthorize (or subscribe again when gone)
+//! graph.maintain ──► renew before expiry + graph.sync ──► next graph.maintain
+//! ```
+//!
+//! # Transactions and crashes
+//!
+//! All four kinds are [`PooledHandler`]s: Graph calls can take minutes
+//! (throttling, hundreds of messages), so no transaction stays open across
+//! them. Each message is stored by [`Ingestor::store_raw`] in its own
+//! transaction (with its `analyse_message` job), and the round's `deltaLink`
+//! is saved only after every message of the round is stored. A crash
+//! anywhere re-runs the round from the previous link; ingest keys messages
+//! on (mailbox, immutable id), so the re-run stores nothing twice, and the
+//! messages already stored are not even fetched again. A subscribe run
+//! first deletes this mailbox's earlier subscriptions (found by their
+//! notification URL), so a crash between creating one and recording it
+//! leaves no second one behind after the re-run.
+//!
+//! A notification's `graph.sync` is deduplicated while queued, but a running
+//! round lets go of its dedupe key first: a notification that arrives while
+//! a round runs (after it may have read delta) queues the next round instead
+//! of merging into this one and waiting for the safety net. Rounds of one
+//! mailbox take turns within a worker.
+//!
+//! # Health
+//!
+//! A failure is recorded on the mailbox ([`m365_mailbox::set_health`], codes
+//! only, never a token): `needs_reconnect` when an admin must act (`401`,
+//! `403`, consent revoked, service principal deleted) — the job then ends,
+//! since retrying cannot help, and the next maintain run probes again —
+//! otherwise `degraded` (throttled, `5xx`, transport) and the job retries,
+//! no sooner than Graph's `Retry-After`. A completed round sets it back to
+//! `healthy`.
+//!
+//! # The periodic loop
+//!
+//! Each `graph.maintain` run schedules the next (`run_at` in the future)
+//! unless another is already live for the mailbox, checked under the
+//! mailbox's row lock. A worker starting up calls [`seed_maintain`], which
+//! adds one to every active mailbox that has none, so a loop lost to a
+//! crash or a parked job comes back.
+
+mod subscribe;
+mod sync;
+
+use crate::JobError;
+use crate::registry::{BoxFuture, PooledHandler, Registry};
+use sentra_domain::OrgId;
+use sentra_domain::graph_jobs::{self, MailboxJob};
+use sentra_domain::jobs::JobPayload;
+use sentra_graph::{GraphClient, GraphError};
+use sentra_ingest::{IngestError, Ingestor};
+use sentra_store::ids::MailboxId;
+use sentra_store::queue::{self, ClaimedJob, NewJob};
+use sentra_store::repo::m365_mailbox::{self, Health, M365Mailbox};
+use sentra_store::{AppPool, StoreError, TenantTx};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// What the Graph jobs need besides the ingest pipeline.
+#[derive(Debug, Clone)]
+pub struct GraphSettings {
+    /// The Graph client (base URLs, Sentra's credential, limits).
+    pub client: GraphClient,
+    /// The web application's public base URL (`https://sentra.example`):
+    /// subscriptions send their notifications under it.
+    pub webhook_base: String,
+    /// How often the safety-net maintain job runs per mailbox.
+    pub maintain_every: Duration,
+    /// How far back the first sync of a mailbox with no start date reaches.
+    pub default_lookback: time::Duration,
+}
+
+impl GraphSettings {
+    /// Settings with Sentra's defaults: maintain every 10 minutes (the
+    /// contract's 5–15), first sync 30 days back.
+    pub fn new(client: GraphClient, webhook_base: impl Into<String>) -> Self {
+        Self {
+            client,
+            webhook_base: webhook_base.into().trim_end_matches('/').to_owned(),
+            maintain_every: Duration::from_mins(10),
+            default_lookback: time::Duration::days(30),
+        }
+    }
+}
+
+/// Registers the four Graph kinds (`graph.sync`, `graph.subscribe`,
+/// `graph.reauthorize`, `graph.maintain`) on `registry`. Call
+/// [`seed_maintain`] once when the worker starts.
+pub fn register(registry: &mut Registry, ingestor: Ingestor, settings: GraphSettings) {
+    let ctx = Arc::new(Ctx {
+        settings,
+        ingestor,
+        rounds: Mutex::default(),
+    });
+    registry
+        .register_pooled::<SyncJob, _>(Kind(ctx.clone()))
+        .register_pooled::<SubscribeJob, _>(Kind(ctx.clone()))
+        .register_pooled::<ReauthorizeJob, _>(Kind(ctx.clone()))
+        .register_pooled::<MaintainJob, _>(Kind(ctx));
+}
+
+/// Adds a due `graph.maintain` job to every active Microsoft 365 mailbox
+/// (of every organisation) that has none queued or running. Returns how
+/// many were added.
+pub async fn seed_maintain(pool: &AppPool) -> Result<usize, StoreError> {
+    let mut added = 0;
+    for (org, mailbox) in m365_mailbox::all_active(pool).await? {
+        let mut tx = TenantTx::begin(pool, org, None).await?;
+        if ensure_maintain(&mut tx, mailbox, None, None).await? {
+            added += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(added)
+}
+
+/// Enqueues a maintain run of `mailbox` at `run_at` (now when `None`)
+/// unless one other than `except` is live. Locks the mailbox row first, so
+/// two workers seeding at once add one job, not two.
+async fn ensure_maintain(
+    tx: &mut TenantTx,
+    mailbox: MailboxId,
+    except: Option<queue::JobId>,
+    run_at: Option<OffsetDateTime>,
+) -> Result<bool, StoreError> {
+    let current = m365_mailbox::lock(tx, mailbox).await?;
+    if current.status != "active" {
+        return Ok(false);
+    }
+    let filter = serde_json::json!({ "mailbox_id": mailbox.as_uuid() });
+    if !queue::live_ids(tx, graph_jobs::MAINTAIN, &filter, except)
+        .await?
+        .is_empty()
+    {
+        return Ok(false);
+    }
+    let mut job = NewJob::new(graph_jobs::MAINTAIN, filter);
+    job.run_at = run_at;
+    queue::enqueue(tx, &job).await?;
+    Ok(true)
+}
+
+/// Enqueues a (deduplicated) job of `kind` for `mailbox`.
+async fn enqueue(
+    tx: &mut TenantTx,
+    kind: &str,
+    mailbox: MailboxId,
+    full: bool,
+) -> Result<(), StoreError> {
+    let job = MailboxJob {
+        mailbox_id: mailbox.as_uuid(),
+        full,
+    };
+    let payload = serde_json::to_value(job).map_err(|_| StoreError::Decode {
+        what: "job.payload",
+    })?;
+    queue::enqueue(
+        tx,
+        &NewJob::new(kind, payload).dedupe_key(job.dedupe_key(kind)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The handlers' shared state.
+struct Ctx {
+    settings: GraphSettings,
+    ingestor: Ingestor,
+    /// One sync round per mailbox at a time in this process.
+    rounds: Mutex<HashMap<MailboxId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Ctx {
+    fn mailbox_lock(&self, id: MailboxId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.rounds.lock().unwrap_or_else(PoisonError::into_inner);
+        map.entry(id).or_default().clone()
+    }
+
+    fn client(&self) -> &GraphClient {
+        &self.settings.client
+    }
+
+    fn pool(&self) -> &AppPool {
+        self.ingestor.pool()
+    }
+
+    /// The mailbox and its tenant, or `None` when there is nothing to do:
+    /// gone, disconnected, or never given its webhook secrets.
+    async fn load(&self, org: OrgId, id: MailboxId) -> Result<Option<Target>, StoreError> {
+        let mut tx = TenantTx::begin(self.pool(), org, None).await?;
+        let mailbox = match m365_mailbox::get(&mut tx, id).await {
+            Ok(m) => m,
+            Err(StoreError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if mailbox.status != "active" {
+            return Ok(None);
+        }
+        let Some(secrets) = m365_mailbox::secrets(&mut tx, self.ingestor.keys(), id).await? else {
+            return Ok(None);
+        };
+        tx.commit().await?;
+        if secrets.tenant_id.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Target {
+            org,
+            id,
+            mailbox,
+            tenant: secrets.tenant_id.clone(),
+            secrets: Arc::new(secrets),
+        }))
+    }
+
+    /// Records `fail` on the mailbox's health and says what the job does:
+    /// ends (`Ok`: an admin must act) or retries (`Err`, after any
+    /// `Retry-After`).
+    async fn settle(&self, org: OrgId, id: MailboxId, fail: Fail) -> Result<(), JobError> {
+        let e = match fail {
+            Fail::Job(e) => return Err(e),
+            Fail::Graph(e) => e,
+        };
+        self.record(org, id, &e).await?;
+        if e.needs_admin() {
+            return Ok(());
+        }
+        let job = JobError::new(format!("graph: {e}"));
+        Err(match e {
+            GraphError::Throttled { retry_after, .. } => job.retry_after(retry_after),
+            _ => job,
+        })
+    }
+
+    /// Sets the mailbox's health for `e`: `needs_reconnect` when an admin
+    /// must act, `degraded` otherwise; the error text holds codes only.
+    async fn record(&self, org: OrgId, id: MailboxId, e: &GraphError) -> Result<(), StoreError> {
+        let health = if e.needs_admin() {
+            Health::NeedsReconnect
+        } else {
+            Health::Degraded
+        };
+        tracing::warn!(mailbox = %id, health = health.as_str(), error = %e, "graph sync failed");
+        let mut tx = TenantTx::begin(self.pool(), org, None).await?;
+        m365_mailbox::set_health(&mut tx, id, health, Some(&e.to_string())).await?;
+        tx.commit().await
+    }
+}
+
+/// A mailbox being worked on.
+struct Target {
+    org: OrgId,
+    id: MailboxId,
+    mailbox: M365Mailbox,
+    tenant: String,
+    secrets: Arc<m365_mailbox::WebhookSecrets>,
+}
+
+/// Why a step failed: Graph (health decides what happens) or our side.
+enum Fail {
+    Graph(GraphError),
+    Job(JobError),
+}
+
+impl From<GraphError> for Fail {
+    fn from(e: GraphError) -> Self {
+        Self::Graph(e)
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Self::Job(e.into())
+    }
+}
+
+impl From<IngestError> for Fail {
+    fn from(e: IngestError) -> Self {
+        Self::Job(e.into())
+    }
+}
+
+/// The four kinds share [`MailboxJob`] as payload; the registry is keyed
+/// by payload type, hence one transparent wrapper per kind.
+macro_rules! kind {
+    ($name:ident, $kind:expr) => {
+        #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+        #[serde(transparent)]
+        struct $name(MailboxJob);
+
+        impl JobPayload for $name {
+            const KIND: &'static str = $kind;
+            fn dedupe_key(&self) -> Option<String> {
+                Some(self.0.dedupe_key($kind))
+            }
+        }
+    };
+}
+
+kind!(SyncJob, graph_jobs::SYNC);
+kind!(SubscribeJob, graph_jobs::SUBSCRIBE);
+kind!(ReauthorizeJob, graph_jobs::REAUTHORIZE);
+kind!(MaintainJob, graph_jobs::MAINTAIN);
+
+/// One handler type for the four kinds.
+struct Kind(Arc<Ctx>);
+
+impl PooledHandler<SyncJob> for Kind {
+    fn run<'a>(
+        &'a self,
+        pool: &'a AppPool,
+        job: &'a ClaimedJob,
+        p: SyncJob,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        let id = MailboxId::from_uuid(p.0.mailbox_id);
+        Box::pin(async move {
+            // One round of a mailbox at a time in this worker; a round in
+            // another worker is harmless (ingest dedupes, the link is saved
+            // under the mailbox's row lock).
+            let lock = self.0.mailbox_lock(id);
+            let _round = lock.lock().await;
+            // A notification from now on must queue another round rather
+            // than merge into this one, which may have read delta already.
+            queue::release_dedupe_key(pool, job).await?;
+            sync::run(&self.0, job.org, id, p.0.full).await
+        })
+    }
+}
+
+impl PooledHandler<SubscribeJob> for Kind {
+    fn run<'a>(
+        &'a self,
+        _pool: &'a AppPool,
+        job: &'a ClaimedJob,
+        p: SubscribeJob,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        let id = MailboxId::from_uuid(p.0.mailbox_id);
+        Box::pin(subscribe::subscribe_job(&self.0, job.org, id))
+    }
+}
+
+impl PooledHandler<ReauthorizeJob> for Kind {
+    fn run<'a>(
+        &'a self,
+        _pool: &'a AppPool,
+        job: &'a ClaimedJob,
+        p: ReauthorizeJob,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        let id = MailboxId::from_uuid(p.0.mailbox_id);
+        Box::pin(subscribe::reauthorize_job(&self.0, job.org, id))
+    }
+}
+
+impl PooledHandler<MaintainJob> for Kind {
+    fn run<'a>(
+        &'a self,
+        _pool: &'a AppPool,
+        job: &'a ClaimedJob,
+        p: MaintainJob,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        let id = MailboxId::from_uuid(p.0.mailbox_id);
+        Box::pin(subscribe::maintain_job(&self.0, job, id))
+    }
+}

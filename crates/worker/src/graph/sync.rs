@@ -1,0 +1,219 @@
+//! `graph.sync`: one delta round of a mailbox's inbox, each new message's
+//! `$value` handed to ingest, and the round's `deltaLink` saved last (see
+//! the module docs of [`super`] for why that order makes crashes harmless).
+
+use super::{Ctx, Fail, Target};
+use crate::JobError;
+use futures_util::StreamExt as _;
+use sentra_domain::OrgId;
+use sentra_graph::GraphError;
+use sentra_graph::delta::{DeltaItem, DeltaRound, DeltaStart, parse_graph_time};
+use sentra_ingest::Incoming;
+use sentra_store::TenantTx;
+use sentra_store::audit::{self, NewEvent};
+use sentra_store::ids::MailboxId;
+use sentra_store::repo::m365_mailbox::{self, Health};
+use sentra_store::repo::message;
+use serde_json::json;
+use time::OffsetDateTime;
+
+/// `$value` fetches in flight per round; the Graph client's per-mailbox
+/// gate (4, Microsoft's limit) is what really bounds them.
+const FETCH_CONCURRENCY: usize = 4;
+
+/// What happened to one message of the round.
+enum Fetched {
+    /// Stored now or earlier.
+    Stored,
+    /// Larger than the cap: not read, recorded.
+    TooLarge { id: String, cap: usize },
+    /// Deleted between the delta page and the fetch.
+    Gone,
+}
+
+/// Runs the job: sync, with failures recorded on the mailbox's health.
+pub(super) async fn run(ctx: &Ctx, org: OrgId, id: MailboxId, full: bool) -> Result<(), JobError> {
+    match sync(ctx, org, id, full).await {
+        Ok(()) => Ok(()),
+        Err(fail) => ctx.settle(org, id, fail).await,
+    }
+}
+
+async fn sync(ctx: &Ctx, org: OrgId, id: MailboxId, full: bool) -> Result<(), Fail> {
+    let Some(target) = ctx.load(org, id).await? else {
+        return Ok(());
+    };
+    let link = if full {
+        None
+    } else {
+        target.mailbox.delta_link.clone()
+    };
+    if full && target.mailbox.delta_link.is_some() {
+        clear_link(ctx, &target).await?;
+    }
+    let round = match link {
+        Some(link) => {
+            match ctx
+                .client()
+                .delta_round(
+                    &target.tenant,
+                    &target.mailbox.address,
+                    DeltaStart::Link(&link),
+                )
+                .await
+            {
+                Err(GraphError::SyncStateNotFound) => {
+                    // The link expired (410): forget it and start again from
+                    // the start date; ingest dedupes what was already stored.
+                    tracing::info!(mailbox = %id, "delta link expired; full resync");
+                    clear_link(ctx, &target).await?;
+                    from_start(ctx, &target).await?
+                }
+                other => other?,
+            }
+        }
+        None => from_start(ctx, &target).await?,
+    };
+    let skipped = store_round(ctx, &target, &round).await?;
+    finish(ctx, &target, &round, &skipped).await
+}
+
+async fn from_start(ctx: &Ctx, t: &Target) -> Result<DeltaRound, GraphError> {
+    let since = t
+        .mailbox
+        .sync_since
+        .unwrap_or_else(|| OffsetDateTime::now_utc() - ctx.settings.default_lookback);
+    ctx.client()
+        .delta_round(
+            &t.tenant,
+            &t.mailbox.address,
+            DeltaStart::Since {
+                folder: "inbox",
+                since,
+            },
+        )
+        .await
+}
+
+async fn clear_link(ctx: &Ctx, t: &Target) -> Result<(), Fail> {
+    let mut tx = TenantTx::begin(ctx.pool(), t.org, None).await?;
+    m365_mailbox::clear_delta_link(&mut tx, t.id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Fetches and stores every message of the round not stored before.
+/// Returns the ones too large to read. Any other failure fails the round
+/// (its link is then not saved, and the re-run repeats it).
+async fn store_round(ctx: &Ctx, t: &Target, round: &DeltaRound) -> Result<Vec<Fetched>, Fail> {
+    let ids: Vec<String> = round.messages.iter().map(|m| m.id.clone()).collect();
+    let known = {
+        let mut tx = TenantTx::begin(ctx.pool(), t.org, None).await?;
+        let known = message::known_provider_ids(&mut tx, t.id, &ids).await?;
+        tx.commit().await?;
+        known
+    };
+    let todo: Vec<DeltaItem> = round
+        .messages
+        .iter()
+        .filter(|m| !known.contains(&m.id))
+        .cloned()
+        .collect();
+    tracing::debug!(
+        mailbox = %t.id,
+        items = round.messages.len(),
+        new = todo.len(),
+        removed = round.removed.len(),
+        duplicates = round.duplicates,
+        "delta round"
+    );
+    let results: Vec<Result<Fetched, Fail>> = futures_util::stream::iter(todo)
+        // Owned items: a stream of futures borrowing from the iterator
+        // trips the compiler's higher-ranked `Send` check.
+        .map(|item| async move { fetch_and_store(ctx, t, &item).await })
+        .buffer_unordered(FETCH_CONCURRENCY)
+        .collect()
+        .await;
+    let mut skipped = Vec::new();
+    for r in results {
+        match r? {
+            Fetched::Stored | Fetched::Gone => {}
+            too_large @ Fetched::TooLarge { .. } => skipped.push(too_large),
+        }
+    }
+    Ok(skipped)
+}
+
+async fn fetch_and_store(ctx: &Ctx, t: &Target, item: &DeltaItem) -> Result<Fetched, Fail> {
+    let raw = match ctx
+        .client()
+        .message_mime(&t.tenant, &t.mailbox.address, &item.id)
+        .await
+    {
+        Ok(raw) => raw,
+        Err(GraphError::TooLarge { cap }) => {
+            return Ok(Fetched::TooLarge {
+                id: item.id.clone(),
+                cap,
+            });
+        }
+        Err(GraphError::NotFound { .. }) => return Ok(Fetched::Gone),
+        Err(e) => return Err(e.into()),
+    };
+    let incoming = Incoming {
+        mailbox: t.id,
+        provider_id: &item.id,
+        raw: &raw,
+        received_at: item
+            .received_date_time
+            .as_deref()
+            .and_then(parse_graph_time),
+    };
+    ctx.ingestor.store_raw(t.org, &incoming).await?;
+    Ok(Fetched::Stored)
+}
+
+/// Saves the round's link (health back to healthy) and records the
+/// messages too large to read: one audit event each, and the mailbox
+/// marked degraded with the reason, so they are seen, not lost.
+async fn finish(
+    ctx: &Ctx,
+    t: &Target,
+    round: &DeltaRound,
+    skipped: &[Fetched],
+) -> Result<(), Fail> {
+    let mut tx = TenantTx::begin(ctx.pool(), t.org, None).await?;
+    let current = m365_mailbox::lock(&mut tx, t.id).await?;
+    if current.status != "active" {
+        // Disconnected while the round ran: keep nothing.
+        return Ok(());
+    }
+    if current.health != Health::Healthy && skipped.is_empty() {
+        // Recovered: the change of health is audited.
+        m365_mailbox::set_health(&mut tx, t.id, Health::Healthy, None).await?;
+    }
+    m365_mailbox::save_delta_link(&mut tx, t.id, Some(&round.delta_link)).await?;
+    let mut cap_bytes = 0;
+    for s in skipped {
+        if let Fetched::TooLarge { id, cap } = s {
+            cap_bytes = *cap;
+            let event = NewEvent::new("system:worker", "message.skipped")
+                .target("mailbox", t.id.to_string())
+                .details(json!({
+                    "provider_message_id": id,
+                    "reason": "too_large",
+                    "cap_bytes": cap,
+                }));
+            audit::append(&mut tx, event).await?;
+        }
+    }
+    if !skipped.is_empty() {
+        let text = format!(
+            "{} message(s) larger than the {cap_bytes}-byte cap were not read (see the audit log)",
+            skipped.len()
+        );
+        m365_mailbox::set_health(&mut tx, t.id, Health::Degraded, Some(&text)).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

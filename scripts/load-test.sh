@@ -7,6 +7,8 @@
 #   bash scripts/load-test.sh                 # seed (if needed) and measure
 #   ORGS=10 PER_ORG=100 bash scripts/load-test.sh   # a quick smoke run
 #   RESEED=1 bash scripts/load-test.sh        # drop and seed again
+#   CACHE_MS=0 bash scripts/load-test.sh      # the session and page caches off
+#   BIN=path/to/sentra bash scripts/load-test.sh   # another build, not rebuilt
 #
 # Needs: PostgreSQL at $DATABASE_URL (a superuser: the seed bypasses forced
 # RLS), wrk (apt-get install wrk). Not part of scripts/test.sh: it takes
@@ -19,7 +21,8 @@ PER_ORG="${PER_ORG:-1000}"
 CONNECTIONS="${CONNECTIONS:-200}"
 DURATION="${DURATION:-30s}"
 THREADS="${THREADS:-2}"
-POOL="${POOL:-20}"
+POOL="${POOL:-8}"
+CACHE_MS="${CACHE_MS:-1000}"
 PORT="${PORT:-18089}"
 DB="${LOAD_DB:-sentra_load_${ORGS}x${PER_ORG}}"
 SUPER="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
@@ -35,9 +38,13 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; e
 
 log() { printf '\n==> %s\n' "$*"; }
 
-log "building sentra (release)"
-cargo build --release --locked -p sentra-cli --quiet
-bin=target/release/sentra
+if [ -n "${BIN:-}" ]; then
+  bin="$BIN"
+else
+  log "building sentra (release)"
+  cargo build --release --locked -p sentra-cli --quiet
+  bin=target/release/sentra
+fi
 
 exists=$(psql "$SUPER" -tAc "select 1 from pg_database where datname = '$DB'")
 if [ -n "${RESEED:-}" ] || [ -z "$exists" ]; then
@@ -58,9 +65,9 @@ psql "${base}/${DB}" -tAc "select md5('load-session-' || n) from generate_series
 # Sessions expire 12 hours after the seed: renew them for this run.
 psql "${base}/${DB}" -qc "update session set created_at = now(), expires_at = now() + interval '12 hours'"
 
-log "starting sentra serve on 127.0.0.1:$PORT (pool $POOL)"
+log "starting sentra serve on 127.0.0.1:$PORT (pool $POOL, cache $CACHE_MS ms)"
 SENTRA_INSECURE_DEV_KEYS=1 SENTRA_LISTEN="127.0.0.1:$PORT" SENTRA_DATABASE_URL="$APP_URL" \
-  SENTRA_DB_MAX_CONNECTIONS="$POOL" RUST_LOG="${RUST_LOG:-warn}" \
+  SENTRA_DB_MAX_CONNECTIONS="$POOL" SENTRA_CACHE_MS="$CACHE_MS" RUST_LOG="${RUST_LOG:-warn}" \
   "$bin" serve > "$out/serve.log" 2>&1 &
 serve_pid=$!
 trap 'kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true' EXIT

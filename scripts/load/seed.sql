@@ -25,9 +25,13 @@ insert into organisation (id, name)
 select org_id, 'Load Org ' || n from load_org;
 insert into org_settings (org_id) select org_id from load_org;
 -- Not an argon2id hash of anything: these accounts sign in only through
--- the session rows below.
-insert into app_user (id, email, password_hash)
-select user_id, 'owner' || n || '@load' || n || '.example', '!load-test-no-password'
+-- the session rows below. Owners must have an authenticator enrolled (403
+-- mfa_enrolment_required otherwise), so each has a TOTP "secret" that is no
+-- ciphertext at all: nothing on the measured paths decrypts it, and a real
+-- TOTP check against it fails closed.
+insert into app_user (id, email, password_hash, totp_secret_enc)
+select user_id, 'owner' || n || '@load' || n || '.example', '!load-test-no-password',
+       convert_to('load-test-not-a-secret', 'UTF8')
 from load_org;
 insert into membership (org_id, user_id, role)
 select org_id, user_id, 'owner' from load_org;

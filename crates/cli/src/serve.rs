@@ -165,7 +165,8 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         let mut state = sentra_web::AppState::new(pool, Arc::new(keys), secure_cookies)
             .context("setting up the web application")?
             .with_base_url(args.base_url.clone().or_else(|| config.base_url.clone()))
-            .with_mailer(mailer);
+            .with_mailer(mailer)
+            .with_read_cache(std::time::Duration::from_millis(config.cache_ms));
         // Microsoft 365 connections (consent, scope check, disconnect).
         if let Some(graph) = graph {
             state = state.with_graph(graph);

@@ -2,9 +2,9 @@
 //! read or write tenant data.
 //!
 //! `begin` opens a transaction and sets `app.org_id` / `app.user_id` with
-//! `set_config(…, true)` (the parameterisable `set local`), so the setting dies
-//! with the transaction and can never follow a pooled connection to the next
-//! request. The connection is handed out only inside this crate, so code
+//! `set_config(…, true)` (the `set local` that takes an expression), so the
+//! setting dies with the transaction and can never follow a pooled connection
+//! to the next request. Both are sent with the `BEGIN`, in one round trip. The connection is handed out only inside this crate, so code
 //! elsewhere cannot run SQL on the app pool without an organisation.
 
 use crate::{AppPool, StoreError};
@@ -28,14 +28,20 @@ impl TenantTx {
         org: OrgId,
         user: Option<UserId>,
     ) -> Result<Self, StoreError> {
-        let mut tx = pool.pool().begin().await?;
-        sqlx::query(
-            "select set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)",
-        )
-        .bind(org.to_string())
-        .bind(user.map(|u| u.to_string()).unwrap_or_default())
-        .execute(&mut *tx)
-        .await?;
+        // BEGIN and the settings go in one simple-query message: one round
+        // trip instead of two on every request. The values are spliced in
+        // rather than bound (a simple query takes no parameters), which is
+        // safe only because both are `Uuid`s formatted here: hex digits
+        // and hyphens, nothing from the request.
+        let org_text = org.as_uuid().hyphenated().to_string();
+        let user_text = user
+            .map(|u| u.as_uuid().hyphenated().to_string())
+            .unwrap_or_default();
+        let begin = format!(
+            "begin; select set_config('app.org_id', '{org_text}', true), \
+             set_config('app.user_id', '{user_text}', true)"
+        );
+        let tx = pool.pool().begin_with(sqlx::AssertSqlSafe(begin)).await?;
         Ok(Self { tx, org, user })
     }
 

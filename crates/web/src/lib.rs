@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod pages;
 pub mod password;
 pub mod qr;
+pub mod read_cache;
 pub mod routes;
 pub mod secret;
 pub mod session;
@@ -76,6 +77,8 @@ pub struct AppState {
     pub reset_throttle: Arc<throttle::Limiter<String>>,
     /// Request counts and latencies for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
+    /// Short-lived session and page caches (off unless configured).
+    pub read_cache: Arc<read_cache::ReadCache>,
     /// The Microsoft Graph client for connecting Microsoft 365 (consent,
     /// scope check, deleting subscriptions on disconnect); `None` when
     /// Graph is not configured, and those actions answer 409.
@@ -113,6 +116,7 @@ impl AppState {
                 routes::password::RESET_MAIL_WINDOW,
             )),
             metrics: Arc::new(metrics::Metrics::default()),
+            read_cache: Arc::new(read_cache::ReadCache::new(Duration::ZERO)),
             m365: None,
         })
     }
@@ -135,6 +139,14 @@ impl AppState {
     #[must_use]
     pub fn with_base_url(mut self, base_url: Option<String>) -> Self {
         self.base_url = base_url.map(|b| b.trim_end_matches('/').into());
+        self
+    }
+
+    /// Turns on the session and page caches with entries living `ttl`
+    /// (see [`read_cache`]; zero keeps them off).
+    #[must_use]
+    pub fn with_read_cache(mut self, ttl: Duration) -> Self {
+        self.read_cache = Arc::new(read_cache::ReadCache::new(ttl));
         self
     }
 
@@ -310,6 +322,10 @@ pub fn build_router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(pages::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            read_cache::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

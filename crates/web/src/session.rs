@@ -4,11 +4,17 @@
 //! SHA-256, so the table cannot be replayed as cookies. The id is replaced at
 //! login and again when MFA succeeds (no fixation). Sessions expire after
 //! [`IDLE_SECS`] without use or [`ABSOLUTE_SECS`] after login, whichever is
-//! first, enforced in SQL by `sentra_store::repo::session::touch`.
+//! first, enforced in SQL by `sentra_store::repo::session::authenticate`
+//! on every request. Using a session pushes its idle deadline forward at
+//! most once per [`TOUCH_AFTER_SECS`] (a write per request would cost a WAL
+//! flush each), so the idle timeout is at least `IDLE_SECS -
+//! TOUCH_AFTER_SECS` and never longer than `IDLE_SECS`.
 //!
 //! [`TenantSession`] resolves the organisation from the user's memberships,
 //! never from anything in the request, and opens the [`TenantTx`] the
-//! handler works in.
+//! handler works in. For a cookie session the same statement that checks
+//! the session reads the user's authenticator state and oldest membership,
+//! so a signed-in request costs one round trip before its transaction.
 
 use crate::{AppState, WebError};
 use axum::extract::FromRequestParts;
@@ -16,6 +22,7 @@ use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, COOKIE, HeaderValue};
 use axum::http::request::Parts;
 use sentra_domain::{OrgId, Role, UserId};
+use sentra_store::repo::session::{Home, Lifetimes};
 use sentra_store::repo::{api_token, session, settings, user};
 use sentra_store::{TenantTx, memberships};
 use sha2::{Digest, Sha256};
@@ -24,6 +31,15 @@ use sha2::{Digest, Sha256};
 pub const IDLE_SECS: i64 = 30 * 60;
 /// Absolute timeout (ASVS V3.3.2 L2).
 pub const ABSOLUTE_SECS: i64 = 12 * 60 * 60;
+/// A request moves the session's idle deadline (a write) only when it is
+/// older than this; see the module docs.
+pub const TOUCH_AFTER_SECS: i64 = 60;
+/// The three above, as the store takes them.
+pub const LIFETIMES: Lifetimes = Lifetimes {
+    idle_secs: IDLE_SECS,
+    absolute_secs: ABSOLUTE_SECS,
+    touch_after_secs: TOUCH_AFTER_SECS,
+};
 /// The cookie's name over plain http on loopback (development and tests).
 pub const COOKIE_PLAIN: &str = "sentra_session";
 /// The cookie's name over https: the `__Host-` prefix pins it to this host
@@ -123,6 +139,11 @@ pub struct AnySession {
     pub mfa_at: Option<i64>,
     /// The stable handle of this session (the session list's id).
     pub public_id: uuid::Uuid,
+    /// Whether the account has an authenticator enrolled (read with the
+    /// session: enrolment can happen after login).
+    pub mfa_enrolled: bool,
+    /// The user's oldest membership, read with the session.
+    pub home: Option<Home>,
 }
 
 impl AnySession {
@@ -135,10 +156,15 @@ impl AnySession {
             return Ok(None);
         };
         let Some(found) =
-            session::touch(&state.pool, &token.storage_hash(), IDLE_SECS, ABSOLUTE_SECS).await?
+            session::authenticate(&state.pool, &token.storage_hash(), LIFETIMES).await?
         else {
             return Ok(None);
         };
+        let session::Authenticated {
+            session: found,
+            mfa_enrolled,
+            home,
+        } = found;
         let mfa_verified = found
             .data
             .get("mfa_verified")
@@ -151,6 +177,8 @@ impl AnySession {
             mfa_verified,
             mfa_at,
             public_id: found.public_id,
+            mfa_enrolled,
+            home,
         }))
     }
 }
@@ -159,6 +187,11 @@ impl FromRequestParts<AppState> for AnySession {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        // Already read for this request by `read_cache::layer` (only this
+        // process's middleware can put it there).
+        if let Some(any) = parts.extensions.get::<Self>() {
+            return Ok(any.clone());
+        }
         Self::from_headers(&parts.headers, state)
             .await?
             .ok_or(WebError::Unauthorized)
@@ -264,14 +297,14 @@ impl FromRequestParts<AppState> for CurrentUser {
             return Self::from_bearer(state, token.trim()).await;
         }
         let any = AnySession::from_request_parts(parts, state).await?;
-        // Enrolment can happen after login; look at the account, not the session.
-        let (secret, _, _) = user::totp_state(&state.pool, any.user).await?;
-        if !any.mfa_verified && secret.is_some() {
+        // `mfa_enrolled` is the account's state now (read with the session),
+        // not the session's: enrolment can happen after login.
+        if !any.mfa_verified && any.mfa_enrolled {
             return Err(WebError::Unauthorized);
         }
         Ok(Self {
             user: any.user,
-            mfa_enrolled: secret.is_some(),
+            mfa_enrolled: any.mfa_enrolled,
             mfa_at: any.mfa_at,
             credential: Credential::Session(any),
         })
@@ -324,15 +357,20 @@ impl TenantSession {
             code: "no_organisation",
             message: "this account belongs to no organisation".to_owned(),
         };
-        let all = memberships(&state.pool, current.user).await?;
         let (org, role) = match &current.credential {
             // A token works only while its owner is still a member, with
             // the role they have now.
-            Credential::Token { org, .. } => all
+            Credential::Token { org, .. } => memberships(&state.pool, current.user)
+                .await?
                 .into_iter()
                 .find(|(o, _)| o == org)
                 .ok_or(WebError::Unauthorized)?,
-            Credential::Session(_) => all.into_iter().next().ok_or_else(no_org)?,
+            // Read with the session moments ago, in the same statement.
+            Credential::Session(s) => s
+                .home
+                .as_ref()
+                .map(|h| (h.org, h.role))
+                .ok_or_else(no_org)?,
         };
         let mut tx = TenantTx::begin(&state.pool, org, Some(current.user)).await?;
         if !current.mfa_enrolled

@@ -109,6 +109,7 @@ pub(crate) fn check(
         ),
     }
     let _ = writeln!(out, "pool size:          {}", config.max_connections);
+    let _ = writeln!(out, "read cache:         {} ms", config.cache_ms);
     check_keys(&config, env, &mut problems, out);
     if let Some(dir) = &config.vocalink_dir {
         let _ = writeln!(out, "vocalink tables:    {}", dir.display());

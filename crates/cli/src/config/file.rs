@@ -36,6 +36,7 @@ pub(crate) struct Server {
     pub base_url: Option<String>,
     pub secure_cookies: Option<bool>,
     pub insecure_dev_keys: Option<bool>,
+    pub cache_ms: Option<u64>,
 }
 
 /// `[database]`.

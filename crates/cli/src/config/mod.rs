@@ -27,6 +27,10 @@ pub(crate) use file::FileConfig;
 pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// The default pool size.
 pub(crate) const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+/// The session and page caches' default lifetime (docs/SECURITY.md).
+pub(crate) const DEFAULT_CACHE_MS: u64 = 1_000;
+/// The longest lifetime accepted: the staleness bound SECURITY.md promises.
+pub(crate) const MAX_CACHE_MS: u64 = 2_000;
 
 /// Where a setting's value came from, for `config check`'s report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +86,9 @@ pub(crate) struct Config {
     pub owner_database_url: Option<Sourced<String>>,
     /// `database.max_connections` / `SENTRA_DB_MAX_CONNECTIONS`.
     pub max_connections: u32,
+    /// `server.cache_ms` / `SENTRA_CACHE_MS`: how long the web process may
+    /// serve a session check or a hot page from memory (0: never).
+    pub cache_ms: u64,
     /// `keys.file` / `SENTRA_KEY_FILE`.
     pub key_file: Option<Sourced<PathBuf>>,
     /// Whether `SENTRA_KEYS` holds the keyring itself.
@@ -310,6 +317,23 @@ impl Config {
                 "the database pool size {max_connections} is out of range (1 to 1000)"
             ));
         }
+        let cache_ms = match env.get("SENTRA_CACHE_MS") {
+            Some(v) => v.trim().parse::<u64>().map_or_else(
+                |_| {
+                    problems.push(format!("SENTRA_CACHE_MS={v:?} is not a whole number"));
+                    None
+                },
+                Some,
+            ),
+            None => file.server.cache_ms,
+        }
+        .unwrap_or(DEFAULT_CACHE_MS);
+        if cache_ms > MAX_CACHE_MS {
+            problems.push(format!(
+                "the cache lifetime {cache_ms} ms is over {MAX_CACHE_MS} ms: a revoked session \
+                 or a changed page would linger that long"
+            ));
+        }
         let key_file = env
             .get("SENTRA_KEY_FILE")
             .map(|v| Sourced {
@@ -332,6 +356,7 @@ impl Config {
             database_url,
             owner_database_url,
             max_connections,
+            cache_ms,
             key_file,
             keys_in_env: env.get("SENTRA_KEYS").is_some(),
             vocalink_dir: env

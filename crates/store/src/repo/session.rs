@@ -5,9 +5,16 @@
 //! Expiry is enforced here in SQL against the database clock: a row is live
 //! while `expires_at` (the idle deadline, pushed forward by [`touch`]) is in
 //! the future and it is younger than the absolute lifetime the caller passes.
+//!
+//! [`authenticate`] is what every signed-in request runs: one statement that
+//! checks the session, pushes its idle deadline forward only when that moves
+//! it by more than a minute or so (so a busy session writes, and commits to
+//! disk, at most once a minute rather than on every request), and reads what
+//! the request needs next — whether the user has an authenticator and their
+//! oldest membership with the organisation's name.
 
 use crate::{AppPool, StoreError};
-use sentra_domain::UserId;
+use sentra_domain::{OrgId, Role, UserId};
 use time::OffsetDateTime;
 
 /// A live session.
@@ -72,39 +79,118 @@ pub async fn create_with_agent(
     Ok(())
 }
 
-/// Loads a live session and pushes its idle deadline forward, capped at the
-/// absolute lifetime. `None` when missing, idle-expired or too old.
-pub async fn touch(
+/// How long sessions last, and how often using one writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    /// Idle timeout: the session ends this long after it was last used.
+    pub idle_secs: i64,
+    /// Absolute timeout: the session ends this long after login.
+    pub absolute_secs: i64,
+    /// The idle deadline is pushed forward (an UPDATE, so a WAL flush at
+    /// commit) only when that would move it by more than this; in between,
+    /// a request only reads. The idle timeout is then between
+    /// `idle_secs - touch_after_secs` and `idle_secs`, never longer.
+    pub touch_after_secs: i64,
+}
+
+/// The organisation a session works in when the request does not say:
+/// the user's oldest membership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Home {
+    /// The organisation.
+    pub org: OrgId,
+    /// The user's role there.
+    pub role: Role,
+    /// The organisation's display name.
+    pub org_name: String,
+}
+
+/// A live session with what the request needs to know about its user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authenticated {
+    /// The session.
+    pub session: Session,
+    /// Whether the user has an authenticator (TOTP) enrolled now.
+    pub mfa_enrolled: bool,
+    /// The user's oldest membership; `None` for a user in no organisation.
+    pub home: Option<Home>,
+}
+
+type AuthRow = (
+    uuid::Uuid,
+    sqlx::types::Json<serde_json::Value>,
+    OffsetDateTime,
+    uuid::Uuid,
+    bool,
+    Option<uuid::Uuid>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The live session with storage hash `id_hash`, in one round trip: expiry
+/// checked against the database clock, the idle deadline pushed forward
+/// when it is more than `touch_after_secs` behind (see [`Lifetimes`]), the
+/// user's authenticator state and oldest membership read in the same
+/// statement. `None` when the session is missing, idle-expired, too old or
+/// belongs to no user.
+pub async fn authenticate(
     pool: &AppPool,
     id_hash: &str,
-    idle_secs: i64,
-    absolute_secs: i64,
-) -> Result<Option<Session>, StoreError> {
-    let row: Option<(
-        Option<uuid::Uuid>,
-        sqlx::types::Json<serde_json::Value>,
-        OffsetDateTime,
-        uuid::Uuid,
-    )> = sqlx::query_as(
-        "update session
-             set expires_at = least(now() + make_interval(secs => $2),
-                                    created_at + make_interval(secs => $3))
-             where id = $1 and expires_at > now()
-               and created_at > now() - make_interval(secs => $3)
-             returning user_id, data, created_at, public_id",
+    lifetimes: Lifetimes,
+) -> Result<Option<Authenticated>, StoreError> {
+    // A data-modifying CTE runs to completion whether or not the outer
+    // query reads it, so `touched` needs no reference below.
+    let row: Option<AuthRow> = sqlx::query_as(
+        "with live as (
+           select id, user_id, data, created_at, public_id, expires_at,
+                  least(now() + make_interval(secs => $2),
+                        created_at + make_interval(secs => $3)) as deadline
+           from session
+           where id = $1 and expires_at > now()
+             and created_at > now() - make_interval(secs => $3)
+         ), touched as (
+           update session s set expires_at = live.deadline
+           from live
+           where s.id = live.id
+             and live.expires_at < live.deadline - make_interval(secs => $4)
+           returning s.id
+         )
+         select live.user_id, live.data, live.created_at, live.public_id,
+                u.totp_secret_enc is not null, m.org_id, m.role, o.name
+         from live
+         join app_user u on u.id = live.user_id
+         left join lateral (select org_id, role from app_memberships(live.user_id) limit 1) m
+           on true
+         left join organisation o on o.id = m.org_id",
     )
     .bind(id_hash)
-    .bind(idle_secs as f64)
-    .bind(absolute_secs as f64)
+    .bind(lifetimes.idle_secs as f64)
+    .bind(lifetimes.absolute_secs as f64)
+    .bind(lifetimes.touch_after_secs as f64)
     .fetch_optional(pool.pool())
     .await?;
-    Ok(row.and_then(|(user, data, created_at, public_id)| {
-        Some(Session {
-            user_id: UserId::from_uuid(user?),
+    let Some((user, data, created_at, public_id, mfa_enrolled, org, role, org_name)) = row else {
+        return Ok(None);
+    };
+    let home = match (org, role, org_name) {
+        (Some(org), Some(role), Some(org_name)) => Some(Home {
+            org: OrgId::from_uuid(org),
+            role: Role::parse(&role).ok_or(StoreError::Decode {
+                what: "membership.role",
+            })?,
+            org_name,
+        }),
+        _ => None,
+    };
+    Ok(Some(Authenticated {
+        session: Session {
+            user_id: UserId::from_uuid(user),
             data: data.0,
             created_at,
             public_id,
-        })
+        },
+        mfa_enrolled,
+        home,
     }))
 }
 

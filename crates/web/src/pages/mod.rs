@@ -67,7 +67,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use sentra_domain::{OrgId, Role, UserId};
 use sentra_store::TenantTx;
-use sentra_store::repo::{organisation, user};
+use sentra_store::repo::organisation;
 use serde::de::DeserializeOwned;
 
 pub use error::PageError;
@@ -222,14 +222,14 @@ impl FromRequestParts<AppState> for PageSession {
             Err(WebError::Unauthorized) => return Err(PageError::SignIn { next, htmx }),
             Err(e) => return Err(e.into()),
         };
-        // Enrolment can happen after login; look at the account, not the session.
-        let (secret, _, _) = user::totp_state(&state.pool, any.user).await?;
-        if !any.mfa_verified && secret.is_some() {
+        // The account's authenticator state now, read with the session.
+        if !any.mfa_verified && any.mfa_enrolled {
             return Err(PageError::Mfa { next, htmx });
         }
+        let home_name = any.home.as_ref().map(|h| (h.org, h.org_name.clone()));
         let current = CurrentUser {
             user: any.user,
-            mfa_enrolled: secret.is_some(),
+            mfa_enrolled: any.mfa_enrolled,
             mfa_at: any.mfa_at,
             credential: crate::session::Credential::Session(any),
         };
@@ -240,7 +240,12 @@ impl FromRequestParts<AppState> for PageSession {
             mfa_at,
             mut tx,
         } = TenantSession::open(state, &current).await?;
-        let org_name = organisation::get(&mut tx).await?.name;
+        // The session's home organisation is the one opened; the name came
+        // with it.
+        let org_name = match home_name {
+            Some((home, name)) if home == org => name,
+            _ => organisation::get(&mut tx).await?.name,
+        };
         Ok(Self {
             user,
             org,

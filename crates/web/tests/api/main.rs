@@ -23,6 +23,7 @@ mod message_submit;
 mod messages;
 mod ops;
 mod pages;
+mod read_cache;
 mod reset;
 mod self_service_pages;
 mod sessions;
@@ -85,15 +86,24 @@ impl TestApp {
     /// Starts the app; with `smtp` its mail is captured in `outbox` (as if
     /// SMTP were configured), else mail is disabled.
     pub(crate) async fn spawn_with(smtp: bool) -> Option<Self> {
-        Self::spawn_custom(smtp, None).await
+        Self::spawn_custom(smtp, None, std::time::Duration::ZERO).await
     }
 
     /// Starts the app with `graph` as its Microsoft Graph client.
     pub(crate) async fn spawn_with_graph(graph: sentra_graph::GraphClient) -> Option<Self> {
-        Self::spawn_custom(false, Some(graph)).await
+        Self::spawn_custom(false, Some(graph), std::time::Duration::ZERO).await
     }
 
-    async fn spawn_custom(smtp: bool, graph: Option<sentra_graph::GraphClient>) -> Option<Self> {
+    /// Starts the app with the read cache on, entries living `ttl`.
+    pub(crate) async fn spawn_cached(ttl: std::time::Duration) -> Option<Self> {
+        Self::spawn_custom(false, None, ttl).await
+    }
+
+    async fn spawn_custom(
+        smtp: bool,
+        graph: Option<sentra_graph::GraphClient>,
+        cache_ttl: std::time::Duration,
+    ) -> Option<Self> {
         // reqwest is built without a default TLS provider (see the workspace
         // manifest); the test client needs one even for plain http.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -102,7 +112,8 @@ impl TestApp {
         let outbox = Arc::new(std::sync::Mutex::new(Vec::new()));
         let mut state = AppState::new(db.app_pool().clone(), keys.clone(), false)
             .expect("state")
-            .with_base_url(Some("http://sentra.test".to_owned()));
+            .with_base_url(Some("http://sentra.test".to_owned()))
+            .with_read_cache(cache_ttl);
         if smtp {
             state = state.with_mailer(sentra_web::mail::Mailer::Capture(outbox.clone()));
         }

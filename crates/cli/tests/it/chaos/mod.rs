@@ -11,7 +11,7 @@
 //!
 //! `#[ignore]`d from the default suite (it takes minutes); `scripts/test.sh`
 //! runs it by name. `SENTRA_CHAOS_MESSAGES` scales it down for a quick look.
-//! Without PostgreSQL server binaries it skips, or fails when
+//! Without `PostgreSQL` server binaries it skips, or fails when
 //! `SENTRA_REQUIRE_DB` is set.
 //! The shared server on 5432 is never touched.
 

@@ -377,7 +377,7 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// The public base URL for links in mail (`SENTRA_BASE_URL`).
     pub base_url: Option<String>,
-    /// Where invitation and reset mail goes (`SENTRA_SMTP_URL`).
+    /// Where invitation and reset mail goes (the `[smtp]` relay).
     pub mailer: mail::Mailer,
 }
 

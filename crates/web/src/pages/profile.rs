@@ -77,6 +77,8 @@ pub struct AccountPage {
     pub tokens: Vec<TokenRow>,
     /// A token just made, shown once.
     pub new_token: Option<String>,
+    /// The copy-button script's path.
+    pub copy_js: &'static str,
     /// Whether a step-up is fresh.
     pub stepped_up: bool,
     /// What just happened.
@@ -183,6 +185,7 @@ async fn build(
         sessions,
         tokens,
         new_token,
+        copy_js: crate::assets::copy_js_href(),
         stepped_up: require_step_up(v.mfa_at).is_ok(),
         notice,
         problems,

@@ -90,6 +90,8 @@ pub struct UsersPage {
     pub notice: Option<&'static str>,
     /// The invitation link to pass on (no mail configured), shown once.
     pub invite_link: Option<String>,
+    /// The copy-button script's path.
+    pub copy_js: &'static str,
     /// Problems with what was sent.
     pub problems: Vec<Problem>,
     /// The invite form's address, kept after a problem.
@@ -198,6 +200,7 @@ async fn build(
         stepped_up: require_step_up(mfa_at).is_ok(),
         notice: extras.notice,
         invite_link: extras.invite_link,
+        copy_js: crate::assets::copy_js_href(),
         problems: extras.problems,
         invite_email: extras.invite_email,
         invite_role: extras.invite_role,

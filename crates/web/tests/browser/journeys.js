@@ -352,6 +352,7 @@ async function sweep(owner, anon) {
     ['privacy', '/privacy'],
     ['terms', '/terms'],
     ['contact', '/contact'],
+    ['password reset', '/password-reset'],
   ]) {
     await anon.goto(`${base}${url}`);
     await checks.page(anon, name);

@@ -52,22 +52,6 @@ pub(crate) struct ServeArgs {
     /// (default: `$SENTRA_BASE_URL` / `server.base_url`, else relative links).
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
-    /// SMTP relay for invitation and reset mail (`smtps://user:pass@host`);
-    /// without it invitations answer with a copyable link.
-    #[arg(
-        long,
-        env = "SENTRA_SMTP_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
-    smtp_url: Option<String>,
-    /// The `From` address of that mail.
-    #[arg(
-        long,
-        env = "SENTRA_SMTP_FROM",
-        default_value = "Sentra <no-reply@localhost>"
-    )]
-    smtp_from: String,
     #[command(flatten)]
     keyring: KeyringArgs,
     #[command(flatten)]
@@ -139,8 +123,15 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         .or_else(|| config.database_url.as_ref().map(|u| u.value.clone()))
         .context("no database URL: set SENTRA_DATABASE_URL (or see `sentra config check`)")?;
     init_logging(&config.log_filter);
-    let mailer = match &args.smtp_url {
-        Some(url) => sentra_web::mail::Mailer::smtp(url, &args.smtp_from)?,
+    // Invitation and reset mail use the `[smtp]` relay the worker's alerts
+    // use (password only from the environment or a file).
+    let mailer = match &config.worker.smtp {
+        Some(s) => {
+            let settings = crate::worker_cmd::smtp(s);
+            let transport = sentra_worker::alerts::email::transport(&settings)
+                .map_err(|e| anyhow::anyhow!("SMTP relay: {e}"))?;
+            sentra_web::mail::Mailer::smtp(transport, &settings.from)?
+        }
         None => sentra_web::mail::Mailer::Disabled,
     };
     let secure_cookies = args

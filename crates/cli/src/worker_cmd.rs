@@ -48,8 +48,9 @@ pub(crate) struct WorkerArgs {
     graph: GraphArgs,
 }
 
-/// The relay settings alerts use (the configuration checked them).
-fn smtp(s: &SmtpConfig) -> SmtpSettings {
+/// The relay settings alerts (and `serve`'s invitation and reset mail)
+/// use; the configuration checked them.
+pub(crate) fn smtp(s: &SmtpConfig) -> SmtpSettings {
     SmtpSettings {
         host: s.host.clone(),
         port: s.port,

@@ -12,6 +12,7 @@ pub mod actions;
 pub mod assets;
 pub mod auth;
 pub mod error;
+pub mod log_path;
 pub mod m365;
 pub mod mail;
 pub mod metrics;
@@ -347,8 +348,9 @@ pub fn build_router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
-/// The span every request runs in: method, path, the request id (set by
-/// `SetRequestIdLayer`, outside this layer) and, once a session resolves
+/// The span every request runs in: method, path (webhook tokens redacted,
+/// see [`log_path`]), the request id (set by `SetRequestIdLayer`, outside
+/// this layer) and, once a session resolves
 /// them, `org_id` and `user_id` (recorded by the session extractors).
 fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     let request_id = req
@@ -359,7 +361,7 @@ fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     tracing::info_span!(
         "request",
         method = %req.method(),
-        path = %req.uri().path(),
+        path = %log_path::loggable(req.uri().path()),
         request_id = %request_id,
         org_id = tracing::field::Empty,
         user_id = tracing::field::Empty,
@@ -391,7 +393,7 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// The public base URL for links in mail (`SENTRA_BASE_URL`).
     pub base_url: Option<String>,
-    /// Where invitation and reset mail goes (`SENTRA_SMTP_URL`).
+    /// Where invitation and reset mail goes (the `[smtp]` relay).
     pub mailer: mail::Mailer,
 }
 

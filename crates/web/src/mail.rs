@@ -1,10 +1,11 @@
 //! Outgoing mail: invitation links and password reset links.
 //!
-//! With `SENTRA_SMTP_URL` set, mail goes out through lettre over rustls
-//! (`smtps://user:pass@host` or `smtp://host?tls=required`), each send
-//! wrapped in a timeout because lettre's own covers only the connect.
-//! Without it nothing is sent: invitations answer with a copyable link
-//! instead, and password reset links can only be made by an administrator
+//! With an SMTP relay configured (the `[smtp]` section / `SENTRA_SMTP_*`,
+//! shared with the worker's email alerts), mail goes out through lettre
+//! over rustls, each send wrapped in a timeout because lettre's own covers
+//! only the connect. Without it nothing is sent: invitations answer with a
+//! copyable link instead, and password reset links can only be made by an
+//! administrator
 //! (`POST /api/v1/users/{id}/password-reset`). Sends run in the background,
 //! so a reset request for an existing address takes as long as one for an
 //! unknown address. Message bodies carry the link; neither is ever logged.
@@ -58,21 +59,18 @@ impl std::fmt::Debug for Mailer {
 /// Why the SMTP settings were refused.
 #[derive(Debug, thiserror::Error)]
 pub enum MailConfigError {
-    /// The URL does not parse (its text is not repeated: it holds a password).
-    #[error("SENTRA_SMTP_URL is not a valid smtp:// or smtps:// URL")]
-    Url,
     /// The sender address does not parse.
-    #[error("SENTRA_SMTP_FROM is not a valid address")]
+    #[error("SENTRA_SMTP_FROM (smtp.from) is not a valid address")]
     From,
 }
 
 impl Mailer {
-    /// An SMTP mailer for `url`, sending as `from`.
-    pub fn smtp(url: &str, from: &str) -> Result<Self, MailConfigError> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|_| MailConfigError::Url)?
-            .timeout(Some(SEND_TIMEOUT))
-            .build();
+    /// An SMTP mailer over `transport` (built by the caller from the
+    /// `[smtp]` configuration), sending as `from`.
+    pub fn smtp(
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: &str,
+    ) -> Result<Self, MailConfigError> {
         let from = from.parse().map_err(|_| MailConfigError::From)?;
         Ok(Self::Smtp {
             transport: Box::new(transport),

@@ -57,7 +57,7 @@ pub async fn security_headers(State(hsts): State<bool>, req: Request, next: Next
 /// Refuses cross-origin state-changing requests with 403.
 pub async fn origin_check(req: Request, next: Next) -> Response {
     if is_cross_origin_write(&req) {
-        tracing::warn!(method = %req.method(), path = %req.uri().path(), "cross-origin request refused");
+        tracing::warn!(method = %req.method(), path = %crate::log_path::loggable(req.uri().path()), "cross-origin request refused");
         return WebError::CrossOrigin.into_response();
     }
     next.run(req).await

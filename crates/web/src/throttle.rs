@@ -140,7 +140,7 @@ pub async fn limit(State(limiter): State<Arc<IpLimiter>>, req: Request, next: Ne
     if let Some(ip) = peer
         && !limiter.allow(ip)
     {
-        tracing::warn!(path = %req.uri().path(), "throttled by address");
+        tracing::warn!(path = %crate::log_path::loggable(req.uri().path()), "throttled by address");
         return WebError::Client {
             status: axum::http::StatusCode::TOO_MANY_REQUESTS,
             code: "too_many_requests",

@@ -201,7 +201,7 @@ fn report_worker(
         Some(s) => {
             let _ = writeln!(
                 out,
-                "alert email relay:  {}:{} ({}{}), from {}",
+                "email relay:        {}:{} ({}{}), from {} (serve: invitations, resets; worker: alerts)",
                 s.host,
                 s.port,
                 s.security,
@@ -216,7 +216,7 @@ fn report_worker(
         None => {
             let _ = writeln!(
                 out,
-                "alert email relay:  none (email alert channels fail visibly; set SENTRA_SMTP_HOST)"
+                "email relay:        none (invitations answer with a link, reset mail is not sent, email alert channels fail visibly; set SENTRA_SMTP_HOST)"
             );
         }
     }

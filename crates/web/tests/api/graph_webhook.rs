@@ -232,3 +232,93 @@ async fn a_disconnected_mailbox_refuses_notifications() {
     let (_, created) = job_id(&app, owner.org, mailbox, graph_jobs::SYNC, false).await;
     assert!(created);
 }
+
+/// Log lines written while the guard lives, as in production (JSON with the
+/// current span's fields). Works because `#[tokio::test]` runs the server's
+/// tasks on the test's thread, where the default subscriber is set.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn webhook_path_tokens_never_reach_the_logs() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "sentra_web=trace,tower_http=trace",
+        ))
+        .with_writer(move || writer.clone())
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(true)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let owner = app.seed("owner@apex.test", false).await;
+    let mailbox = connected_mailbox(&app, owner.org).await;
+    let prefix = format!("{}/{}/{PATH_TOKEN}", owner.org, mailbox);
+    let cases = [
+        // The warning path: a wrong clientState.
+        (
+            format!("/graph/notify/{prefix}"),
+            notification("wrong-state"),
+            StatusCode::FORBIDDEN,
+        ),
+        // Bad bodies.
+        (
+            format!("/graph/notify/{prefix}"),
+            json!({"nope": 1}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/graph/lifecycle/{prefix}"),
+            json!([1, 2]),
+            StatusCode::BAD_REQUEST,
+        ),
+        // A near miss that falls through to the 404 fallback.
+        (
+            format!("/graph/notify/{prefix}/extra"),
+            json!({}),
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    for (path, body, status) in cases {
+        let res = app.post(&path, &body, None).await;
+        assert_eq!(res.status(), status, "{path}");
+    }
+    let text = logs.text();
+    assert!(
+        text.contains("graph notification with a wrong clientState or tenant refused"),
+        "the warning was not captured"
+    );
+    assert!(
+        text.contains(&format!(
+            "/graph/notify/{}/{}/[redacted]",
+            owner.org, mailbox
+        )),
+        "the request spans were not captured"
+    );
+    assert!(
+        !text.contains(PATH_TOKEN),
+        "a webhook path token reached the logs"
+    );
+}

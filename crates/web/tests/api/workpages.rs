@@ -190,6 +190,7 @@ async fn a_case_is_worked_through_the_forms_with_one_audit_event_each() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(events().await, before + 4);
     let res = app
         .post(
             "/api/v1/feedback",
@@ -209,6 +210,7 @@ async fn a_case_is_worked_through_the_forms_with_one_audit_event_each() {
         .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(count(&app, "select count(*) from feedback").await, 2);
+    assert_eq!(events().await, before + 5, "a refused feedback was audited");
 }
 
 #[tokio::test]
@@ -257,23 +259,34 @@ async fn roles_are_enforced_on_pages_and_the_payment_api() {
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
-    // A clerk may hold but not release; an owner may release.
+    // A clerk may hold but not release; an owner may release. Each change
+    // writes exactly one audit event; each refusal writes none.
     let pay = |status: &str| serde_json::json!({ "status": status });
     let path = format!("/api/v1/invoices/{inv}/payment");
+    let events = async || app.audit_actions(who.org).await;
+    let before = events().await.len();
     assert_eq!(
         app.post(&path, &pay("verified"), Some(&clerk))
             .await
             .status(),
         StatusCode::FORBIDDEN
     );
+    assert_eq!(events().await.len(), before);
     assert_eq!(
         app.post(&path, &pay("held"), Some(&clerk)).await.status(),
         StatusCode::OK
+    );
+    let after = events().await;
+    assert_eq!(after.len(), before + 1);
+    assert_eq!(
+        after.last().map(String::as_str),
+        Some("invoice.payment_status")
     );
     let res = app.post(&path, &pay("verified"), Some(&cookie)).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: serde_json::Value = res.json().await.expect("json");
     assert_eq!(body["payment_status"], "verified");
+    assert_eq!(events().await.len(), before + 2);
     assert_eq!(
         app.post(&path, &pay("paid"), Some(&cookie)).await.status(),
         StatusCode::BAD_REQUEST
@@ -282,4 +295,5 @@ async fn roles_are_enforced_on_pages_and_the_payment_api() {
         app.post(&path, &pay("held"), Some(&viewer)).await.status(),
         StatusCode::FORBIDDEN
     );
+    assert_eq!(events().await.len(), before + 2);
 }

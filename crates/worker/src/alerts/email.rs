@@ -79,6 +79,20 @@ pub async fn send(
     let message = builder
         .body(content.text())
         .map_err(|e| format!("building the email failed: {e}"))?;
+    let transport = transport(smtp)?;
+    match tokio::time::timeout(smtp.timeout, transport.send(message)).await {
+        Err(_) => Err("the SMTP relay timed out".to_owned()),
+        // lettre's errors name the server's reply, never credentials.
+        Ok(Err(e)) => Err(format!("the SMTP relay refused or failed: {e}")),
+        Ok(Ok(_)) => Ok(()),
+    }
+}
+
+/// The transport for `smtp`: its host, port, TLS mode, credentials and
+/// connect timeout. `sentra serve` builds its invitation and reset mailer
+/// with it too, so both processes read the one `[smtp]` configuration the
+/// same way.
+pub fn transport(smtp: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
     let mut transport = match smtp.security {
         SmtpSecurity::Plain => {
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str())
@@ -99,11 +113,5 @@ pub async fn send(
     if let Some((user, password)) = &smtp.credentials {
         transport = transport.credentials(Credentials::new(user.clone(), password.to_string()));
     }
-    let transport = transport.build();
-    match tokio::time::timeout(smtp.timeout, transport.send(message)).await {
-        Err(_) => Err("the SMTP relay timed out".to_owned()),
-        // lettre's errors name the server's reply, never credentials.
-        Ok(Err(e)) => Err(format!("the SMTP relay refused or failed: {e}")),
-        Ok(Ok(_)) => Ok(()),
-    }
+    Ok(transport.build())
 }

@@ -187,6 +187,7 @@ async fn removing_one_mailbox_needs_step_up_and_another_organisations_is_not_fou
     };
     let (_, mailbox) = add(&app, &cookie, MONITORED).await;
     let path = format!("/api/v1/m365/mailboxes/{}", mailbox["id"].as_str().unwrap());
+    let before = app.audit_actions(owner.org).await.len();
     let other = app.seed_owner("owner@elsewhere.example").await;
     let other_cookie = app.sign_in(&other).await;
     let res = app
@@ -200,9 +201,12 @@ async fn removing_one_mailbox_needs_step_up_and_another_organisations_is_not_fou
         count(&app, "select count(*) from mailbox where status = 'active'").await,
         1
     );
+    // The refusals above wrote nothing; the removal writes exactly one event.
+    assert_eq!(app.audit_actions(owner.org).await.len(), before);
     age_mfa(&app, owner.user, -600).await;
     let res = app.call(Method::DELETE, &path, None, Some(&cookie)).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.audit_actions(owner.org).await.len(), before + 1);
     assert_eq!(
         count(&app, "select count(*) from mailbox where status = 'active'").await,
         0

@@ -193,8 +193,12 @@ async fn mailboxes_are_validated_listed_and_shown_in_the_powershell() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["address"], MONITORED);
     assert_eq!(body["health"], "healthy");
+    let actions = app.audit_actions(owner.org).await;
+    assert_eq!(actions.len(), before + 1, "adding wrote one audit event");
+    assert_eq!(actions.last().map(String::as_str), Some("mailbox.add"));
     let (status, body) = add(&app, &cookie, MONITORED).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(app.audit_actions(owner.org).await.len(), before + 1);
     let (_, list) = json_of(app.get("/api/v1/m365/mailboxes", Some(&cookie)).await).await;
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     let (_, view) = json_of(app.get("/api/v1/m365", Some(&cookie)).await).await;

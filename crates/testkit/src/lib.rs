@@ -66,8 +66,8 @@
 //! # Switches
 //!
 //! [`Switches`] (set with [`FakeGraph::set_switches`]) hold the global
-//! knobs: `expires_in_as_string`, `token_lifetime_secs`, `refresh_error`,
-//! `code_error`, `consent`, `authorize`, `value_content_type`,
+//! knobs: `expires_in_as_string`, `token_lifetime_secs`,
+//! `login_clock_offset_secs`, `refresh_error`, `code_error`, `consent`, `authorize`, `value_content_type`,
 //! `default_page_size`, `filtered_delta_cap`, `duplicate_rate`,
 //! `expire_delta_token_numbers`, `max_subscription_minutes`,
 //! `max_subscriptions_per_mailbox`, `validation` (post / get / skip),

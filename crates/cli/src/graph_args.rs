@@ -1,5 +1,5 @@
 //! The Microsoft Graph settings `serve` and `worker` share: Sentra's Entra
-//! application (client) id and secret, and the two base URLs (Microsoft's by
+//! application (client) id and credential (secret or certificate), and the two base URLs (Microsoft's by
 //! default; the fake Graph server's in development). `serve` uses the client
 //! for the admin's Microsoft 365 actions (consent, scope check, deleting
 //! subscriptions on disconnect), `worker` for syncing mail.
@@ -12,7 +12,7 @@
 use crate::config::worker::GraphApp;
 use anyhow::Context as _;
 use clap::Args;
-use sentra_graph::{ClientCredential, GraphClient, GraphConfig};
+use sentra_graph::{GraphClient, GraphConfig};
 
 /// Flags over `[graph]`.
 #[derive(Debug, Clone, Args)]
@@ -40,7 +40,7 @@ impl GraphArgs {
         let Some(mut app) = configured.cloned() else {
             anyhow::ensure!(
                 self.graph_client_id.is_none(),
-                "--graph-client-id needs the application's secret: set SENTRA_GRAPH_CLIENT_SECRET (or SENTRA_GRAPH_CLIENT_SECRET_FILE / graph.client_secret_file)"
+                "--graph-client-id needs the application's credential: set SENTRA_GRAPH_CLIENT_SECRET (or SENTRA_GRAPH_CLIENT_SECRET_FILE / graph.client_secret_file), or SENTRA_GRAPH_CERTIFICATE_FILE and SENTRA_GRAPH_PRIVATE_KEY_FILE"
             );
             return Ok(None);
         };
@@ -63,7 +63,7 @@ pub(crate) fn client(app: &GraphApp) -> anyhow::Result<GraphClient> {
         &app.login_base,
         &app.graph_base,
         app.client_id.clone(),
-        ClientCredential::Secret(app.client_secret.as_str().to_owned().into()),
+        app.credential.clone(),
     )
     .context("SENTRA_GRAPH_LOGIN_BASE or SENTRA_GRAPH_BASE is not a URL")?;
     GraphClient::new(config).context("Failed to build the Graph client")

@@ -9,6 +9,7 @@
 //! jitter, attempts are capped, a `401` re-fetches the token once, and only
 //! idempotent requests are retried after transport errors.
 
+use crate::assertion;
 use crate::auth::{self, AccessToken, TokenCache};
 use crate::config::{ClientCredential, GraphConfig};
 use crate::error::GraphError;
@@ -19,6 +20,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use time::OffsetDateTime;
 use tokio::sync::OwnedSemaphorePermit;
 use url::Url;
 
@@ -262,6 +264,14 @@ impl GraphClient {
             match &cfg.credential {
                 ClientCredential::Secret(s) => {
                     form.append_pair("client_secret", s.expose_secret());
+                }
+                ClientCredential::Certificate(c) => {
+                    // Signed once per fetch: retries below reuse it well
+                    // inside its five-minute life.
+                    let jwt =
+                        c.assertion(&cfg.client_id, url.as_str(), OffsetDateTime::now_utc())?;
+                    form.append_pair("client_assertion_type", assertion::JWT_BEARER)
+                        .append_pair("client_assertion", &jwt);
                 }
             }
             form.finish()

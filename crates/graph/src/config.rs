@@ -2,6 +2,7 @@
 //! Graph server can stand in, contract §1), the application (client) id and
 //! its credential, and the client's timeouts and limits.
 
+use crate::assertion::CertificateCredential;
 use crate::throttle::RetryPolicy;
 use secrecy::SecretString;
 use std::fmt;
@@ -18,12 +19,15 @@ pub const GRAPH_BASE: &str = "https://graph.microsoft.com/v1.0";
 pub enum ClientCredential {
     /// A client secret from configuration.
     Secret(SecretString),
+    /// A certificate whose private key signs a client assertion.
+    Certificate(CertificateCredential),
 }
 
 impl fmt::Debug for ClientCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Secret(_) => f.write_str("ClientCredential::Secret(<redacted>)"),
+            Self::Certificate(c) => write!(f, "ClientCredential::Certificate({c:?})"),
         }
     }
 }

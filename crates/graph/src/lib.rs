@@ -5,6 +5,8 @@
 //!
 //! - [`auth`]: client-credentials tokens, parsed leniently, cached per tenant
 //!   until shortly before expiry, re-fetched once on a `401`;
+//! - [`assertion`]: the certificate credential (an RS256 client assertion
+//!   instead of a client secret);
 //! - [`consent`]: the admin-consent URL and the check of its redirect;
 //! - [`mail`] and [`delta`]: folders, messages, date-bounded delta rounds
 //!   resumed from a stored `deltaLink`, and `$value` MIME under a size cap;
@@ -20,6 +22,7 @@
 //! Notification payloads are in [`sentra_domain::graph_notify`] (the web
 //! crate receives them without depending on this crate).
 
+pub mod assertion;
 pub mod auth;
 mod client;
 pub mod config;
@@ -30,6 +33,7 @@ pub mod mail;
 pub mod subscription;
 pub mod throttle;
 
+pub use assertion::{CertificateCredential, CertificateError};
 pub use client::GraphClient;
 pub use config::{ClientCredential, GraphConfig};
 pub use error::GraphError;

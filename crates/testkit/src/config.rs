@@ -16,6 +16,9 @@ pub struct Switches {
     pub expires_in_as_string: bool,
     /// Lifetime of issued access tokens, in seconds.
     pub token_lifetime_secs: u64,
+    /// Seconds the token endpoint's clock runs ahead when it checks a
+    /// client assertion's lifetime (an hour makes a fresh assertion expired).
+    pub login_clock_offset_secs: i64,
     /// Refresh-token grant fails with `invalid_grant` and this AADSTS code
     /// (700082 idle expiry, 50173 revoked).
     pub refresh_error: Option<u32>,
@@ -90,6 +93,7 @@ impl Default for Switches {
         Self {
             expires_in_as_string: false,
             token_lifetime_secs: 3599,
+            login_clock_offset_secs: 0,
             refresh_error: None,
             code_error: None,
             consent: Decision::Grant,

@@ -2,6 +2,7 @@
 //! code and refresh-token grants, the delegated authorize redirect and the
 //! admin-consent redirect, with the AADSTS error bodies Entra sends.
 
+use crate::assertion;
 use crate::config::Decision;
 use crate::projection::rfc3339;
 use crate::report::RequestRecord;
@@ -36,9 +37,10 @@ pub(crate) async fn token(
                     .collect()
             })
             .unwrap_or_default();
+    let login_base = format!("{}/login", inner.root);
     let mut st = inner.lock();
     let tenant = tenant.to_ascii_lowercase();
-    let resp = grant(&mut st, &tenant, &form);
+    let resp = grant(&mut st, &login_base, &tenant, &form);
     log(
         &mut st,
         "POST",
@@ -49,7 +51,12 @@ pub(crate) async fn token(
     resp
 }
 
-fn grant(st: &mut State, tenant: &str, form: &HashMap<String, String>) -> Response {
+fn grant(
+    st: &mut State,
+    login_base: &str,
+    tenant: &str,
+    form: &HashMap<String, String>,
+) -> Response {
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     let Some(t) = st.tenants.get(tenant) else {
         return aad_error(
@@ -79,10 +86,20 @@ fn grant(st: &mut State, tenant: &str, form: &HashMap<String, String>) -> Respon
             ),
         );
     }
-    // A certificate credential's JWT is not verified: the fake checks shape only.
-    let assertion_ok =
-        field("client_assertion_type") == JWT_BEARER && !field("client_assertion").is_empty();
-    if !assertion_ok {
+    if field("client_assertion_type") == JWT_BEARER {
+        let aud = format!("{login_base}/{tenant}/oauth2/v2.0/token");
+        let now =
+            OffsetDateTime::now_utc() + time::Duration::seconds(st.sw.login_clock_offset_secs);
+        if let Err((error, code, text)) = assertion::verify(
+            field("client_assertion"),
+            &client_id,
+            &aud,
+            &app.certificates,
+            now,
+        ) {
+            return aad_error(StatusCode::UNAUTHORIZED, error, code, text);
+        }
+    } else {
         if app.secret_expired {
             return aad_error(
                 StatusCode::UNAUTHORIZED,

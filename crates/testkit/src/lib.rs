@@ -30,12 +30,17 @@
 //!
 //! # What is emulated
 //!
-//! - Identity (§4): client credentials with secret or (unverified) client
-//!   assertion; authorization code and refresh token with rotation; the
+//! - Identity (§4): client credentials with secret or client assertion
+//!   (RS256 signature verified against certificates registered with
+//!   [`FakeGraph::add_app_certificate`], plus `aud`, `iss`/`sub` and
+//!   lifetime); authorization code and refresh token with rotation; the
 //!   authorize and admin-consent redirects; AADSTS errors 7000215 (bad
 //!   secret), 7000222 ([`FakeGraph::set_secret_expired`]), 700016 (unknown
 //!   app), 7000229 (not consented / enterprise app deleted,
-//!   [`FakeGraph::set_consented`]), 90002 (unknown tenant).
+//!   [`FakeGraph::set_consented`]), 90002 (unknown tenant), 700027 (unknown
+//!   certificate or bad signature), 50013 (wrong audience), 700021 (issuer
+//!   is not the client), 700024 (assertion expired, see the
+//!   `login_clock_offset_secs` switch), 50027 (malformed JWT).
 //! - Scope (§2): each tenant has an RBAC for Applications scope
 //!   ([`FakeGraph::add_mailbox`] `in_scope`, [`FakeGraph::set_scope`]); other
 //!   mailboxes answer `403 ErrorAccessDenied`, or "Access to `OData` is
@@ -61,8 +66,8 @@
 //! # Switches
 //!
 //! [`Switches`] (set with [`FakeGraph::set_switches`]) hold the global
-//! knobs: `expires_in_as_string`, `token_lifetime_secs`, `refresh_error`,
-//! `code_error`, `consent`, `authorize`, `value_content_type`,
+//! knobs: `expires_in_as_string`, `token_lifetime_secs`,
+//! `login_clock_offset_secs`, `refresh_error`, `code_error`, `consent`, `authorize`, `value_content_type`,
 //! `default_page_size`, `filtered_delta_cap`, `duplicate_rate`,
 //! `expire_delta_token_numbers`, `max_subscription_minutes`,
 //! `max_subscriptions_per_mailbox`, `validation` (post / get / skip),
@@ -92,6 +97,7 @@
 #![allow(clippy::result_large_err)]
 
 mod admin;
+mod assertion;
 mod config;
 mod graph;
 mod identity;
@@ -100,6 +106,19 @@ mod projection;
 mod report;
 mod server;
 mod state;
+
+/// TEST-ONLY RSA keys and self-signed certificates (see
+/// `fixtures/cert/README.md`) for certificate-credential tests.
+pub mod fixtures {
+    /// The app's certificate (PEM), registered with [`crate::FakeGraph::add_app_certificate`].
+    pub const APP_CERT_PEM: &str = include_str!("../fixtures/cert/app.cert.pem");
+    /// The app's PKCS#8 private key (PEM).
+    pub const APP_KEY_PEM: &str = include_str!("../fixtures/cert/app.key.pem");
+    /// An unrelated certificate (PEM): "the wrong certificate".
+    pub const OTHER_CERT_PEM: &str = include_str!("../fixtures/cert/other.cert.pem");
+    /// An unrelated PKCS#8 private key (PEM): "the wrong key".
+    pub const OTHER_KEY_PEM: &str = include_str!("../fixtures/cert/other.key.pem");
+}
 
 pub use config::{
     Decision, Fault, FaultKind, LifecycleEvent, LimitScope, Switches, ValidationMode,
@@ -130,6 +149,9 @@ pub enum FakeError {
     /// No such subscription, or it has no lifecycle URL.
     #[error("unknown subscription (or no lifecycle URL) {0}")]
     UnknownSubscription(String),
+    /// A certificate to register is not PEM.
+    #[error("not a PEM certificate")]
+    Certificate,
     /// Binding the listener failed.
     #[error("cannot bind the fake Graph server: {0}")]
     Io(std::io::Error),

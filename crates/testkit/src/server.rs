@@ -108,7 +108,7 @@ pub struct Standard {
 /// A running fake Microsoft Graph on `127.0.0.1`. Dropping it stops the server.
 #[derive(Debug)]
 pub struct FakeGraph {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -216,6 +216,7 @@ impl FakeGraph {
             App {
                 secret: secret.to_owned(),
                 secret_expired: false,
+                certificates: Vec::new(),
             },
         );
     }

@@ -56,6 +56,8 @@ impl Rng {
 pub(crate) struct App {
     pub secret: String,
     pub secret_expired: bool,
+    /// DER certificates registered as credentials (client assertions).
+    pub certificates: Vec<Vec<u8>>,
 }
 
 /// A customer tenant.

@@ -224,8 +224,13 @@ fn report_worker(
         Some(g) => {
             let _ = writeln!(
                 out,
-                "microsoft 365 sync: application {} (secret set), login {}, graph {}, notifications to {}",
+                "microsoft 365 sync: application {} ({}), login {}, graph {}, notifications to {}",
                 g.client_id,
+                match &g.credential {
+                    sentra_graph::ClientCredential::Certificate(c) =>
+                        format!("certificate {}", c.thumbprint_hex()),
+                    sentra_graph::ClientCredential::Secret(_) => "secret set".to_owned(),
+                },
                 g.login_base,
                 g.graph_base,
                 g.webhook_base_url.as_deref().unwrap_or(&w.base_url)
@@ -234,7 +239,7 @@ fn report_worker(
         None => {
             let _ = writeln!(
                 out,
-                "microsoft 365 sync: off (set SENTRA_GRAPH_CLIENT_ID and SENTRA_GRAPH_CLIENT_SECRET)"
+                "microsoft 365 sync: off (set SENTRA_GRAPH_CLIENT_ID and SENTRA_GRAPH_CLIENT_SECRET, or a certificate)"
             );
         }
     }

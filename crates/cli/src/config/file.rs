@@ -105,6 +105,8 @@ pub(crate) struct Smtp {
 pub(crate) struct Graph {
     pub client_id: Option<String>,
     pub client_secret_file: Option<PathBuf>,
+    pub certificate_file: Option<PathBuf>,
+    pub private_key_file: Option<PathBuf>,
     pub login_base: Option<String>,
     pub api_base: Option<String>,
     pub webhook_base_url: Option<String>,

@@ -15,6 +15,7 @@
 
 pub(crate) mod check;
 mod file;
+mod graph_cert;
 pub(crate) mod worker;
 
 use anyhow::Context as _;

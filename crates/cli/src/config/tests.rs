@@ -217,7 +217,7 @@ fn worker_secrets_in_the_file_and_half_configured_settings_are_refused() {
     for (pairs, expected) in [
         (
             &[("SENTRA_GRAPH_CLIENT_ID", "app")][..],
-            "SENTRA_GRAPH_CLIENT_ID is set without its secret",
+            "SENTRA_GRAPH_CLIENT_ID is set without a credential",
         ),
         (
             &[
@@ -246,5 +246,103 @@ fn worker_secrets_in_the_file_and_half_configured_settings_are_refused() {
             c.problems
         );
         assert!(c.problems.iter().all(|p| !p.contains("s3cret")));
+    }
+}
+
+/// A file with `text` and `mode`.
+fn file_mode(text: &str, mode: u32) -> tempfile::NamedTempFile {
+    use std::os::unix::fs::PermissionsExt as _;
+    let f = file(text);
+    std::fs::set_permissions(f.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+    f
+}
+
+// TEST-ONLY key pair from the fake Graph server's fixtures.
+const CERT_PEM: &str = include_str!("../../../testkit/fixtures/cert/app.cert.pem");
+const KEY_PEM: &str = include_str!("../../../testkit/fixtures/cert/app.key.pem");
+
+#[test]
+fn graph_certificate_credential_is_loaded_and_checked() {
+    let (cert, key) = (file_mode(CERT_PEM, 0o644), file_mode(KEY_PEM, 0o600));
+    let path = |f: &tempfile::NamedTempFile| f.path().to_str().unwrap().to_owned();
+    let (cert_path, key_path) = (path(&cert), path(&key));
+    let base = [
+        ("SENTRA_GRAPH_CLIENT_ID", "app"),
+        ("SENTRA_GRAPH_CERTIFICATE_FILE", cert_path.as_str()),
+        ("SENTRA_GRAPH_PRIVATE_KEY_FILE", key_path.as_str()),
+    ];
+    let c = Config::resolve(None, &env(&base)).unwrap();
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    let app = c.graph.expect("graph app");
+    assert!(matches!(
+        app.credential,
+        sentra_graph::ClientCredential::Certificate(_)
+    ));
+    // The key's body never shows in the Debug output.
+    let key_line = KEY_PEM.lines().nth(1).unwrap();
+    assert!(!format!("{app:?} {:?}", app.credential).contains(&key_line[..20]));
+
+    // The same from the file's keys.
+    let f = file(&format!(
+        "[graph]\nclient_id = \"app\"\ncertificate_file = {cert_path:?}\nprivate_key_file = {key_path:?}\n"
+    ));
+    let c = Config::resolve(Some(f.path()), &env(&[])).unwrap();
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    assert!(c.graph.is_some());
+
+    let open_key = file_mode(KEY_PEM, 0o644);
+    let open_key_path = path(&open_key);
+    let not_pem = file_mode("not a key", 0o600);
+    let not_pem_path = path(&not_pem);
+    for (pairs, expected) in [
+        (
+            vec![
+                base[0],
+                base[1],
+                base[2],
+                ("SENTRA_GRAPH_CLIENT_SECRET", "s3cret"),
+            ],
+            "mutually exclusive",
+        ),
+        (vec![base[0], base[1]], "is set without its key"),
+        (vec![base[0], base[2]], "is set without its certificate"),
+        (
+            vec![
+                base[0],
+                base[1],
+                ("SENTRA_GRAPH_PRIVATE_KEY_FILE", open_key_path.as_str()),
+            ],
+            "readable by every user",
+        ),
+        (
+            vec![
+                base[0],
+                base[1],
+                ("SENTRA_GRAPH_PRIVATE_KEY_FILE", not_pem_path.as_str()),
+            ],
+            "no PEM PKCS#8 PRIVATE KEY block",
+        ),
+        (
+            vec![
+                base[0],
+                ("SENTRA_GRAPH_CERTIFICATE_FILE", key_path.as_str()),
+                base[2],
+            ],
+            "no PEM CERTIFICATE block",
+        ),
+    ] {
+        let c = Config::resolve(None, &env(&pairs)).unwrap();
+        assert!(
+            c.problems.iter().any(|p| p.contains(expected)),
+            "{expected}: {:?}",
+            c.problems
+        );
+        assert!(
+            c.problems
+                .iter()
+                .all(|p| !p.contains("s3cret") && !p.contains(&key_line[..20])),
+            "{:?}",
+            c.problems
+        );
     }
 }

@@ -5,10 +5,12 @@
 //! mailboxes) and `worker` (syncing them) share. Each
 //! setting is a `SENTRA_*` variable over a key of the TOML file; the two
 //! secrets (the SMTP password and the Graph client secret) come only from
-//! the environment or from a file named by a `*_file` key (mode 0600).
+//! the environment or from a file named by a `*_file` key (mode 0600); the
+//! Graph certificate alternative is in [`super::graph_cert`].
 
 use super::file::FileConfig;
-use super::{Env, read_secret_file};
+use super::{Env, graph_cert, read_secret_file};
+use sentra_graph::ClientCredential;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
@@ -69,9 +71,9 @@ impl std::fmt::Debug for SmtpConfig {
 pub(crate) struct GraphApp {
     /// `graph.client_id` / `SENTRA_GRAPH_CLIENT_ID`.
     pub client_id: String,
-    /// `SENTRA_GRAPH_CLIENT_SECRET`, or the file named by
-    /// `graph.client_secret_file` / `SENTRA_GRAPH_CLIENT_SECRET_FILE`.
-    pub client_secret: Zeroizing<String>,
+    /// The client secret (`SENTRA_GRAPH_CLIENT_SECRET[_FILE]`) or the
+    /// certificate (`SENTRA_GRAPH_CERTIFICATE_FILE` + `_PRIVATE_KEY_FILE`).
+    pub credential: ClientCredential,
     /// `graph.login_base` / `SENTRA_GRAPH_LOGIN_BASE` (Microsoft's by default).
     pub login_base: String,
     /// `graph.api_base` / `SENTRA_GRAPH_BASE` (Microsoft's by default).
@@ -280,16 +282,17 @@ pub(crate) fn graph(
         "graph.client_secret_file",
         problems,
     );
-    let (client_id, client_secret) = match (client_id, client_secret) {
-        (Some(id), Some(secret)) => (id, secret),
+    let credential = graph_cert::credential(g, env, client_secret, problems);
+    let (client_id, credential) = match (client_id, credential) {
+        (Some(id), Some(credential)) => (id, credential),
         (None, None) => return None,
         (Some(_), None) => {
-            problems.push("SENTRA_GRAPH_CLIENT_ID is set without its secret: set SENTRA_GRAPH_CLIENT_SECRET, or name a file holding it (mode 0600) with SENTRA_GRAPH_CLIENT_SECRET_FILE or `graph.client_secret_file`".to_owned());
+            problems.push("SENTRA_GRAPH_CLIENT_ID is set without a credential: set SENTRA_GRAPH_CLIENT_SECRET (or name a file holding it, mode 0600, with SENTRA_GRAPH_CLIENT_SECRET_FILE or `graph.client_secret_file`), or a certificate with SENTRA_GRAPH_CERTIFICATE_FILE and SENTRA_GRAPH_PRIVATE_KEY_FILE".to_owned());
             return None;
         }
         (None, Some(_)) => {
             problems.push(
-                "a Graph client secret is set without SENTRA_GRAPH_CLIENT_ID (graph.client_id)"
+                "a Graph credential is set without SENTRA_GRAPH_CLIENT_ID (graph.client_id)"
                     .to_owned(),
             );
             return None;
@@ -329,7 +332,7 @@ pub(crate) fn graph(
     );
     Some(GraphApp {
         client_id,
-        client_secret,
+        credential,
         login_base,
         graph_base,
         webhook_base_url,

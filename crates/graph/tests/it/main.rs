@@ -3,6 +3,7 @@
 //! (tokens, throttling, delta, `$value`, subscriptions). One binary.
 
 mod auth;
+mod certificate;
 mod delta;
 mod mime;
 mod subscriptions;

@@ -1,6 +1,6 @@
 //! Supplier import by file upload (`POST /suppliers/import/file`,
 //! `multipart/form-data`): the same preview, per-row errors and
-//! confirmation as pasting the text ([`super::suppliers::run_import`]).
+//! confirmation as pasting the text (`super::suppliers::run_import`).
 //! The file must be a CSV (by name or type), UTF-8 text, and at most
 //! [`IMPORT_BODY_LIMIT`] bytes; anything else is shown as a clear problem
 //! on the import page and nothing is read further or written.

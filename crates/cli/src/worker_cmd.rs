@@ -128,7 +128,8 @@ pub(crate) fn run(
         .context("Failed to start the async runtime")?;
     runtime.block_on(async {
         // Graph jobs commit each message in a transaction of their own while
-        // other jobs hold theirs: room for both, plus heartbeats.
+        // other jobs hold theirs: room for both, plus heartbeats and the
+        // connection listening for enqueued jobs.
         let connections = u32::try_from(concurrency * 2 + 2).unwrap_or(10);
         let pool = AppPool::connect(&database_url, connections)
             .await

@@ -35,6 +35,7 @@ pub mod retention;
 mod tenant;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod wake;
 
 pub use db::AppPool;
 pub use error::StoreError;

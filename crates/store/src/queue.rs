@@ -6,7 +6,8 @@
 //! - **Transactional enqueue.** [`enqueue`] runs in the caller's
 //!   [`TenantTx`]: the job exists exactly when the write that caused it
 //!   commits. A `dedupe_key` makes enqueueing idempotent while a job with
-//!   that key is queued or running.
+//!   that key is queued or running. It also wakes idle workers at commit
+//!   ([`crate::wake`]).
 //! - **At-least-once execution, exactly-once effects.** [`claim`] leases jobs
 //!   across organisations (through the `app_claim_jobs` security-definer
 //!   function, the one cross-tenant read) and counts the attempt *before*
@@ -223,6 +224,7 @@ pub async fn enqueue(tx: &mut TenantTx, job: &NewJob) -> Result<Enqueued, StoreE
     .fetch_optional(tx.conn())
     .await?;
     if let Some(id) = inserted {
+        crate::wake::notify(tx.conn()).await?;
         return Ok(Enqueued {
             id: JobId(id),
             created: true,
@@ -543,6 +545,9 @@ pub async fn requeue(tx: &mut TenantTx, id: JobId) -> Result<bool, StoreError> {
     .bind(id.as_uuid())
     .execute(tx.conn())
     .await?;
+    if done.rows_affected() == 1 {
+        crate::wake::notify(tx.conn()).await?;
+    }
     Ok(done.rows_affected() == 1)
 }
 

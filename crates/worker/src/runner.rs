@@ -16,14 +16,25 @@
 //! lease runs out and another worker takes the job. A pooled handler
 //! ([`crate::registry::PooledHandler`]) does its work before that
 //! transaction opens, committing as it goes.
+//!
+//! # Waking up
+//!
+//! An idle runner waits for whichever comes first: a job enqueued anywhere
+//! (a [`JobListener`] notification, sent at the enqueue's commit), one of its
+//! own jobs finishing (a free slot, and often a follow-up job), shutdown, or
+//! the `idle_poll` safety net. Without the wake-up every hop of a pipeline
+//! (notification → sync → analyse → alert) waited up to a poll interval. The
+//! listener holds one pool connection; when it breaks the runner logs it,
+//! keeps polling and reconnects with backoff.
 
 use crate::Registry;
 use sentra_store::queue::{self, ClaimedJob, FailOutcome};
+use sentra_store::wake::JobListener;
 use sentra_store::{AppPool, StoreError, TenantTx};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
 /// How the runner behaves.
@@ -35,7 +46,8 @@ pub struct RunnerConfig {
     pub concurrency: usize,
     /// How long a claim lasts without a heartbeat.
     pub lease: Duration,
-    /// The wait between polls when the queue is empty.
+    /// The wait between polls when the queue is empty and nothing woke the
+    /// runner (the safety net behind the enqueue notifications).
     pub idle_poll: Duration,
     /// How long shutdown waits for the jobs in flight.
     pub shutdown_grace: Duration,
@@ -47,7 +59,7 @@ impl Default for RunnerConfig {
             name: format!("worker-{}", std::process::id()),
             concurrency: 8,
             lease: Duration::from_mins(1),
-            idle_poll: Duration::from_millis(500),
+            idle_poll: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(30),
         }
     }
@@ -113,6 +125,11 @@ impl Runner {
         let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let mut tasks: JoinSet<Outcome> = JoinSet::new();
         let mut stats = RunStats::default();
+        let wake = Arc::new(Notify::new());
+        let _listener = AbortOnDrop(tokio::spawn(listen_for_jobs(
+            self.pool.clone(),
+            wake.clone(),
+        )));
         loop {
             while let Some(res) = tasks.try_join_next() {
                 tally(&mut stats, res);
@@ -141,7 +158,11 @@ impl Runner {
             };
             if claimed.is_empty() {
                 tokio::select! {
+                    // Shutdown first: once asked to stop, claim nothing more.
+                    biased;
                     () = &mut shutdown => break,
+                    () = wake.notified() => {}
+                    Some(res) = tasks.join_next() => tally(&mut stats, res),
                     () = tokio::time::sleep(self.config.idle_poll) => {}
                 }
                 continue;
@@ -273,6 +294,45 @@ impl Runner {
         } else {
             Outcome::Retried
         }
+    }
+}
+
+/// Forwards enqueue notifications to `wake` for as long as the runner runs,
+/// reconnecting with backoff when the listener breaks. `Notify` keeps one
+/// wake-up when nobody waits, so a job enqueued while the runner is busy
+/// claiming is not missed.
+async fn listen_for_jobs(pool: AppPool, wake: Arc<Notify>) {
+    const FIRST_RETRY: Duration = Duration::from_millis(500);
+    const MAX_RETRY: Duration = Duration::from_secs(30);
+    let mut retry = FIRST_RETRY;
+    loop {
+        match JobListener::connect(&pool).await {
+            Ok(mut listener) => {
+                // Jobs enqueued while nobody listened were missed: look now.
+                wake.notify_one();
+                loop {
+                    match listener.recv().await {
+                        Ok(true) => {
+                            retry = FIRST_RETRY;
+                            wake.notify_one();
+                        }
+                        Ok(false) => {
+                            tracing::warn!("the job listener's connection dropped; reconnected");
+                            wake.notify_one();
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the job listener broke; polling until it reconnects");
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "listening for jobs failed; polling until it reconnects");
+            }
+        }
+        tokio::time::sleep(retry).await;
+        retry = (retry * 2).min(MAX_RETRY);
     }
 }
 

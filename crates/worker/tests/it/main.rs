@@ -6,6 +6,8 @@ mod support;
 mod receivers;
 // The runner: retries, parking, lease extension, graceful shutdown.
 mod runner;
+// Waking the runner on enqueue, and its listener dying and reconnecting.
+mod wake;
 // Ingest: each message once, analysed once, crash-and-rerun at every step.
 mod ingest;
 // Alerts: email, Slack and Teams payloads, timeouts, redirects, SSRF refusals.

@@ -3,7 +3,7 @@
 //! cannot be replayed as cookies.
 //!
 //! Expiry is enforced here in SQL against the database clock: a row is live
-//! while `expires_at` (the idle deadline, pushed forward by [`touch`]) is in
+//! while `expires_at` (the idle deadline, pushed forward by `touch`) is in
 //! the future and it is younger than the absolute lifetime the caller passes.
 //!
 //! [`authenticate`] is what every signed-in request runs: one statement that

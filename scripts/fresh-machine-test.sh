@@ -61,6 +61,12 @@ log "a clean copy of HEAD ($(git rev-parse --short HEAD)) in /root/sentra"
 rm -rf "$root/root/sentra"
 mkdir -p "$root/root/sentra"
 git -C "$repo" archive HEAD | tar -x -C "$root/root/sentra"
+# The public test vectors live beside the clone, never in it (the tests read
+# ../shared/data at run time, as on the project's machines and in CI).
+if [ -d "$repo/../shared/data" ]; then
+  rm -rf "$root/root/shared" && mkdir -p "$root/root/shared"
+  cp -r "$repo/../shared/data" "$root/root/shared/data"
+fi
 [ "$stage" = "prepare" ] && { log "prepared; rerun without --stage to run the commands"; exit 0; }
 
 # Command 1 needs a C toolchain and PostgreSQL, which the README says to

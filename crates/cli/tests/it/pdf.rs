@@ -73,7 +73,8 @@ fn deeply_nested_arrays_give_an_error_not_a_hang_and_the_next_pdf_works() {
     let started = Instant::now();
     let result = extractor.pdf_text(&hostile);
     assert!(result.is_err(), "{result:?}");
-    assert!(started.elapsed() < Duration::from_secs(15));
+    // A hang guard, not a timing: generous for a loaded machine.
+    assert!(started.elapsed() < Duration::from_secs(60));
     assert_reads_good_pdf(&extractor);
 }
 
@@ -89,7 +90,7 @@ fn a_huge_declared_stream_length_is_an_error() {
         !matches!(result, Err(ExtractError::LimitExceeded)),
         "{result:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(60));
     assert_reads_good_pdf(&extractor);
 }
 
@@ -104,7 +105,8 @@ fn a_worker_that_overruns_the_timeout_is_killed_and_replaced() {
         extractor.pdf_text(&good_pdf()),
         Err(ExtractError::LimitExceeded)
     );
-    assert!(started.elapsed() < Duration::from_secs(5));
+    // Well under the child's 30 s sleep: the timeout fired, not the child's exit.
+    assert!(started.elapsed() < Duration::from_secs(25));
     assert!(extractor.idle_worker_ids().is_empty());
 }
 
@@ -223,14 +225,15 @@ fn run_sandbox_child(mode: &str) -> std::process::ExitStatus {
 #[test]
 fn the_cpu_budget_kills_a_spinning_process_with_sigxcpu() {
     use std::os::unix::process::ExitStatusExt;
-    let started = Instant::now();
+    // The signal is the proof: only the CPU rlimit sends SIGXCPU. No
+    // wall-clock bound, since a starved child (a loaded or niced machine)
+    // takes longer in real time to spend its CPU seconds.
     let status = run_sandbox_child("cpu");
     assert_eq!(
         status.signal(),
         Some(rustix::process::Signal::XCPU.as_raw()),
         "{status:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(10));
 }
 
 #[test]

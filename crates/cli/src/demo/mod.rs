@@ -85,6 +85,14 @@ pub(crate) fn run(
             postgres::remove_cluster(bin.as_deref(), &home, run_as.as_ref());
         }
     })?;
+    if !dir.has_state()
+        && let Some(bin) = &bin
+        && let Ok((home, run_as, true)) = postgres::cluster_home(&dir.path)
+    {
+        // A relocated cluster (under /var/tmp) outlives a demo folder deleted
+        // by hand; its passwords went with the folder, so start it over.
+        postgres::remove_cluster(Some(bin), &home, run_as.as_ref());
+    }
     let keyring = Arc::new(dir.keys()?);
     let mut saved = dir.load_state()?;
     dir.save_state(&saved)?;

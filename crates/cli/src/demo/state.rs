@@ -131,6 +131,11 @@ impl DemoDir {
         self.path.join("state.json")
     }
 
+    /// Whether an earlier start saved its state here.
+    pub(crate) fn has_state(&self) -> bool {
+        self.state_path().exists()
+    }
+
     /// The saved state, or a fresh one with new random passwords.
     pub(crate) fn load_state(&self) -> anyhow::Result<DemoState> {
         match std::fs::read(self.state_path()) {

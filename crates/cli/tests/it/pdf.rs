@@ -74,7 +74,7 @@ fn deeply_nested_arrays_give_an_error_not_a_hang_and_the_next_pdf_works() {
     let result = extractor.pdf_text(&hostile);
     assert!(result.is_err(), "{result:?}");
     // A hang guard, not a timing: generous for a loaded machine.
-    assert!(started.elapsed() < Duration::from_secs(60));
+    assert!(started.elapsed() < Duration::from_mins(1));
     assert_reads_good_pdf(&extractor);
 }
 
@@ -90,7 +90,7 @@ fn a_huge_declared_stream_length_is_an_error() {
         !matches!(result, Err(ExtractError::LimitExceeded)),
         "{result:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(60));
+    assert!(started.elapsed() < Duration::from_mins(1));
     assert_reads_good_pdf(&extractor);
 }
 

@@ -282,36 +282,6 @@ fn demo_seeds_serves_alerts_live_stops_and_reuses_its_data() {
     assert!(reset.interrupt().success());
 }
 
-/// As root, a demo folder the unprivileged `PostgreSQL` account cannot enter
-/// puts its cluster under `/var/tmp`; deleting the folder by hand takes the
-/// cluster's passwords with it, and the next start must still work.
-#[test]
-fn a_demo_folder_deleted_by_hand_leaves_no_unusable_cluster_behind() {
-    if !has_postgres() {
-        return;
-    }
-    if !rustix::process::geteuid().is_root() {
-        eprintln!("SKIPPED: the relocated cluster only exists when the demo runs as root");
-        return;
-    }
-    // 0700: only root enters, so the cluster is relocated.
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("demo");
-    let mut first = Demo::start(&dir, &["--live-after", "3600"]);
-    let line = first.wait_for("database:", READY_TIMEOUT);
-    let relocated = PathBuf::from(line.split_whitespace().nth(1).expect("a path"));
-    assert!(relocated.starts_with("/var/tmp"), "{line}");
-    first.ready();
-    assert!(first.interrupt().success());
-    std::fs::remove_dir_all(&dir).unwrap();
-    let mut again = Demo::start(&dir, &["--live-after", "3600"]);
-    let (base, _) = again.ready();
-    let (email, password) = again.clerk();
-    assert_eq!(cases(&base, &email, &password).len(), again.seeded_cases());
-    assert!(again.interrupt().success());
-    let _ = std::fs::remove_dir_all(&relocated);
-}
-
 #[test]
 fn two_demos_run_side_by_side_and_one_folder_serves_one_demo() {
     if !has_postgres() {

@@ -255,7 +255,11 @@ impl Captured {
     }
 }
 
+// Run alone (scripts/test.sh runs it by name): a scoped tracing subscriber
+// shares the process-wide callsite-interest cache with every test running
+// beside it, and in a full parallel run it intermittently captured nothing.
 #[tokio::test]
+#[ignore = "needs a process of its own; scripts/test.sh runs it by name"]
 async fn webhook_path_tokens_never_reach_the_logs() {
     let logs = Captured::default();
     let writer = logs.clone();

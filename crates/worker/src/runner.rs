@@ -28,6 +28,7 @@
 //! keeps polling and reconnects with backoff.
 
 use crate::Registry;
+use futures_util::FutureExt;
 use sentra_store::queue::{self, ClaimedJob, FailOutcome};
 use sentra_store::wake::JobListener;
 use sentra_store::{AppPool, StoreError, TenantTx};
@@ -134,6 +135,9 @@ impl Runner {
             while let Some(res) = tasks.try_join_next() {
                 tally(&mut stats, res);
             }
+            if (&mut shutdown).now_or_never().is_some() {
+                break;
+            }
             let free = permits.available_permits();
             if free == 0 {
                 tokio::select! {
@@ -156,6 +160,16 @@ impl Runner {
                     Vec::new()
                 }
             };
+            // Shutdown may have been asked for while the claim was in flight:
+            // what it returned has not started, so it goes back untouched.
+            if !claimed.is_empty() && (&mut shutdown).now_or_never().is_some() {
+                for job in &claimed {
+                    if let Err(e) = queue::unclaim(&self.pool, job).await {
+                        tracing::warn!(error = %e, job = %job.id, "handing back a claim failed; its lease will free it");
+                    }
+                }
+                break;
+            }
             if claimed.is_empty() {
                 tokio::select! {
                     // Shutdown first: once asked to stop, claim nothing more.

@@ -7,7 +7,7 @@ use sentra_domain::OrgId;
 use sentra_store::audit::{self, NewEvent, VerifyReport, verify};
 use sentra_store::queue::{
     self, ClaimedJob, Enqueued, FailOutcome, JobId, NewJob, backoff, cancel_for, claim, complete,
-    enqueue, fail, list_parked, requeue,
+    enqueue, fail, list_parked, requeue, unclaim,
 };
 use sentra_store::testing::TestDb;
 use sentra_store::{AppPool, StoreError, TenantTx};
@@ -164,6 +164,34 @@ async fn a_crashed_workers_job_is_claimed_again_after_the_lease_and_the_stale_cl
         fail(db.app_pool(), &first, "late").await.unwrap(),
         FailOutcome::Stale
     );
+}
+
+#[tokio::test]
+async fn an_unstarted_claim_handed_back_is_due_again_with_its_attempt_returned() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let org = new_org(&db, "A").await;
+    let job = enqueue_one(db.app_pool(), org, NewJob::new("k", json!({}))).await;
+    let first = claim(db.app_pool(), "stopping", LEASE, 5)
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(unclaim(db.app_pool(), &first).await.unwrap());
+    assert_eq!(status(&db, job.id).await, ("queued".to_owned(), 0));
+    // A stale claim cannot be handed back twice, nor take back a new claim.
+    assert!(!unclaim(db.app_pool(), &first).await.unwrap());
+    let second = claim(db.app_pool(), "other", LEASE, 5)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!((second.id, second.attempts), (job.id, 1));
+    let stale = ClaimedJob {
+        attempts: 0,
+        ..second.clone()
+    };
+    assert!(!unclaim(db.app_pool(), &stale).await.unwrap());
+    assert_eq!(status(&db, job.id).await, ("running".to_owned(), 1));
 }
 
 #[tokio::test]

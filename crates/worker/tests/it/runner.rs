@@ -208,7 +208,8 @@ async fn shutdown_stops_claiming_and_lets_the_job_in_flight_finish() {
     assert!(finished.load(Ordering::SeqCst));
     assert_eq!(job_row(&w, id).await.status, "done");
     assert_eq!(stats.done, 1);
-    assert_eq!(job_row(&w, later).await.status, "queued");
+    let later = job_row(&w, later).await;
+    assert_eq!((later.status.as_str(), later.attempts), ("queued", 0));
 }
 
 /// Hangs on its first run (a worker that dies mid-job), completes after.

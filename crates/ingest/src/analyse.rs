@@ -18,7 +18,7 @@ use sentra_store::repo::message::{self, Inserted, NewMessage};
 use sentra_store::repo::{alert, case};
 use sentra_store::{TenantTx, queue};
 use serde_json::json;
-use time::{Duration, OffsetDateTime, Time};
+use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
 
 /// One message as a mail source (or the API) hands it over.
 #[derive(Debug, Clone, Copy)]
@@ -113,10 +113,10 @@ fn verdict(message_id: MessageId, report: &MessageReport) -> Result<NewAssessmen
     })
 }
 
-/// The next UTC midnight after `now`, plus five minutes: when a day's
-/// digest goes out.
-fn digest_due(now: OffsetDateTime) -> OffsetDateTime {
-    let tomorrow = now.date().next_day().unwrap_or(now.date());
+/// When the digest of `day` (UTC) goes out: five minutes after the
+/// midnight that ends it.
+fn digest_due(day: Date) -> OffsetDateTime {
+    let tomorrow = day.next_day().unwrap_or(day);
     tomorrow.with_time(Time::MIDNIGHT).assume_utc() + Duration::minutes(5)
 }
 
@@ -409,24 +409,35 @@ async fn load_history(
 }
 
 /// Records the case's alert to every enabled channel whose threshold it
-/// meets (or schedules the channel's digest of today), with their jobs.
+/// meets (or schedules the channel's digest of the day the case was
+/// opened), with their jobs.
 async fn enqueue_alerts(
     tx: &mut TenantTx,
     case_id: CaseId,
     level: RiskLevel,
 ) -> Result<usize, IngestError> {
-    let now = OffsetDateTime::now_utc();
+    // The digest lists the cases whose `created_at` (the database's clock,
+    // at the start of this transaction) falls on its day, so the day comes
+    // from that column, never from this process's clock: near midnight, or
+    // with the two clocks apart, `now_utc()` would name the next day and the
+    // case would be in no digest at all.
+    let mut opened_at = None;
     let mut n = 0;
     for channel in alert::list(tx).await? {
         if !channel.enabled || level < channel.min_risk {
             continue;
         }
         if channel.digest {
+            let opened = match opened_at {
+                Some(t) => t,
+                None => *opened_at.insert(case::get(tx, case_id).await?.created_at),
+            };
+            let day = opened.to_offset(UtcOffset::UTC).date();
             let digest = SendDigest {
                 channel_id: channel.id.as_uuid(),
-                day: now.date(),
+                day,
             };
-            queue::enqueue_payload(tx, &digest, Some(digest_due(now))).await?;
+            queue::enqueue_payload(tx, &digest, Some(digest_due(day))).await?;
         } else {
             let opened = alert::open(tx, case_id, channel.id).await?;
             if opened.created {
@@ -444,12 +455,12 @@ async fn enqueue_alerts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::datetime;
+    use time::macros::{date, datetime};
 
     #[test]
     fn a_days_digest_is_due_just_after_the_next_utc_midnight() {
         assert_eq!(
-            digest_due(datetime!(2026-11-29 13:45 UTC)),
+            digest_due(date!(2026 - 11 - 29)),
             datetime!(2026-11-30 00:05 UTC)
         );
     }

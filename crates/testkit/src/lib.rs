@@ -1,8 +1,9 @@
-//! Test support for Sentra. Today: a fake Microsoft Graph server that runs on
+//! Test support for Sentra: a fake Microsoft Graph server that runs on
 //! loopback in place of `login.microsoftonline.com` and
 //! `graph.microsoft.com`, faithful to `graph-contract.md` (field names,
 //! status codes, error bodies, limits) and deterministic (a seeded RNG picks
-//! ids, tokens and deliberate duplicates).
+//! ids, tokens and deliberate duplicates); and the shared test emails and
+//! the supplier they are about ([`emails`]).
 //!
 //! # Use from a test
 //!
@@ -99,6 +100,7 @@
 mod admin;
 mod assertion;
 mod config;
+pub mod emails;
 mod graph;
 mod identity;
 mod notify;

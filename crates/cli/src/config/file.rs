@@ -1,5 +1,6 @@
 //! The TOML configuration file: its shape (unknown keys are errors, with
-//! their line), and the refusal of secrets inside it.
+//! their line; retired keys name their replacement), and the refusal of
+//! secrets inside it.
 
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -148,6 +149,13 @@ pub(crate) enum FileError {
         /// Where the secret belongs.
         fix: String,
     },
+    /// A key Sentra no longer reads ([`super::retired`]).
+    Retired {
+        /// The dotted key.
+        key: &'static str,
+        /// The keys that replaced it.
+        instead: &'static str,
+    },
 }
 
 impl std::fmt::Display for FileError {
@@ -158,6 +166,9 @@ impl std::fmt::Display for FileError {
                 f,
                 "`{key}` holds a secret, and secrets are not accepted in the configuration file; {fix}"
             ),
+            Self::Retired { key, instead } => {
+                write!(f, "`{key}` is no longer read; use {instead} instead")
+            }
         }
     }
 }
@@ -167,6 +178,11 @@ impl FileConfig {
     pub(crate) fn parse(text: &str) -> Result<Self, FileError> {
         let table: toml::Table =
             toml::from_str(text).map_err(|e| FileError::Syntax(e.to_string().trim().to_owned()))?;
+        // Before the secret check: an old SMTP URL with a password is
+        // retired, not a database URL to move into SENTRA_DATABASE_URL.
+        if let Some((key, instead)) = super::retired::key_in(&table) {
+            return Err(FileError::Retired { key, instead });
+        }
         find_secret(&table, "")?;
         toml::from_str(text).map_err(|e| FileError::Syntax(e.to_string().trim().to_owned()))
     }

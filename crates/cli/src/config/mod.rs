@@ -16,6 +16,7 @@
 pub(crate) mod check;
 mod file;
 mod graph_cert;
+mod retired;
 pub(crate) mod worker;
 
 use anyhow::Context as _;
@@ -243,6 +244,7 @@ impl Config {
             None => FileConfig::default(),
         };
         let mut problems = Vec::new();
+        retired::check_env(env, &mut problems);
 
         let listen = if let Some(v) = env.get("SENTRA_LISTEN") {
             parse_listen(

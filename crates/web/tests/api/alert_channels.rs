@@ -2,12 +2,13 @@
 //! the webhook URL is stored only encrypted and never shown; each change is
 //! audited; other roles and other organisations are refused.
 
-use crate::messages::{FRAUD_BANK_CHANGE, hartley, submit};
+use crate::messages::{hartley, submit};
 use crate::{PASSWORD, Seeded, TestApp, error_code};
 use reqwest::StatusCode;
 use reqwest::header::COOKIE;
 use sentra_domain::{EmailAddress, Role};
 use sentra_store::repo::{organisation, user};
+use sentra_testkit::emails::FRAUD_BANK_CHANGE;
 use sentra_web::password;
 use serde_json::{Value, json};
 

@@ -1,7 +1,7 @@
 //! `/api/v1/cases`: working a case through verification to resolution,
 //! the lifecycle's refusals, roles, tenant isolation and bad input.
 
-use crate::messages::{FRAUD_BANK_CHANGE, counts, hartley, submit};
+use crate::messages::{counts, hartley, submit};
 use crate::{PASSWORD, Seeded, TestApp, error_code};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, COOKIE};
@@ -11,6 +11,7 @@ use sentra_store::audit::{self, NewEvent};
 use sentra_store::ids::CaseId;
 use sentra_store::repo::verification::{self, NewVerification, Outcome};
 use sentra_store::repo::{organisation, user};
+use sentra_testkit::emails::FRAUD_BANK_CHANGE;
 use sentra_web::password;
 use serde_json::{Value, json};
 

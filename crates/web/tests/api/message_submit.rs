@@ -3,12 +3,13 @@
 //! with the form again and nothing written; viewers and strangers are
 //! turned away.
 
-use crate::messages::{FRAUD_BANK_CHANGE, counts, hartley};
+use crate::messages::{counts, hartley};
 use crate::support::{location, page};
 use crate::{TestApp, session_cookie};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, COOKIE};
 use sentra_domain::Role;
+use sentra_testkit::emails::FRAUD_BANK_CHANGE;
 
 const BOUNDARY: &str = "----sentra-test-boundary-7MA4YWxkTrZu0gW";
 

@@ -10,61 +10,20 @@ use sentra_store::ids::MessageId;
 use sentra_store::repo::bank_account::{self, AccountStatus};
 use sentra_store::repo::message;
 use sentra_store::repo::supplier::{self, SupplierFields, SupplierStatus};
+use sentra_testkit::emails::{
+    APEX_ACCOUNT_NUMBER, APEX_DOMAIN, APEX_NAME, APEX_SORT_CODE, FRAUD_BANK_CHANGE, LEGIT_INVOICE,
+};
 use serde_json::Value;
 
-/// A genuine invoice from Apex's real domain, paid into its verified account.
-pub(crate) const LEGIT_INVOICE: &str =
-    "From: Apex Scaffolding Ltd <accounts@apexscaffolding.co.uk>\r
-To: Accounts <accounts@hartleybuild.co.uk>\r
-Subject: Invoice APX-2026-1152\r
-Date: Mon, 02 Nov 2026 09:00:00 +0000\r
-Message-ID: <inv1152@apexscaffolding.co.uk>\r
-MIME-Version: 1.0\r
-Content-Type: text/plain; charset=utf-8\r
-\r
-Dear Hartley Build,\r
-\r
-Please find attached our invoice APX-2026-1152 for scaffold hire in October.\r
-Amount due: GBP 4,860.00, due by 30 November 2026.\r
-\r
-Please pay by bank transfer to Apex Scaffolding Ltd,\r
-sort code 08-99-99, account number 66374958.\r
-\r
-Kind regards,\r
-Apex Scaffolding Ltd\r
-";
-
-/// A bank-change request from a lookalike of Apex's domain (`.co`).
-pub(crate) const FRAUD_BANK_CHANGE: &str =
-    "From: Apex Scaffolding Ltd - Accounts <accounts@apexscaffolding.co>\r
-To: Accounts <accounts@hartleybuild.co.uk>\r
-Subject: Change of bank details - Apex Scaffolding Ltd\r
-Date: Fri, 23 Oct 2026 11:15:40 +0100\r
-Message-ID: <20261023101540.5521@apexscaffolding.co>\r
-MIME-Version: 1.0\r
-Content-Type: text/plain; charset=utf-8\r
-\r
-Dear Accounts,\r
-\r
-Please note the change of bank details for Apex Scaffolding Ltd. Our old\r
-account is no longer in use. Please update your records and pay invoice\r
-APX-2026-1041 and all future payments to:\r
-\r
-Sort code: 13-40-20\r
-Account number: 63849203\r
-\r
-Regards,\r
-Apex Scaffolding Ltd\r
-";
-
-/// Seeds Apex as an active supplier of `org` with its verified account.
+/// Seeds Apex as an active supplier of `org` with its verified account, as
+/// the shared emails (`sentra_testkit::emails`) expect.
 pub(crate) async fn seed_apex(app: &TestApp, who: &Seeded) {
     let mut tx = app.tx(who.org).await;
     let id = supplier::create(
         &mut tx,
         &SupplierFields {
-            name: "Apex Scaffolding Ltd".to_owned(),
-            domains: vec!["apexscaffolding.co.uk".to_owned()],
+            name: APEX_NAME.to_owned(),
+            domains: vec![APEX_DOMAIN.to_owned()],
             country: Some("GB".to_owned()),
             status: SupplierStatus::Active,
         },
@@ -72,8 +31,8 @@ pub(crate) async fn seed_apex(app: &TestApp, who: &Seeded) {
     .await
     .expect("supplier");
     let account = BankAccount::Uk {
-        sort_code: SortCode::parse("08-99-99").expect("sort code"),
-        account: UkAccountNumber::parse("66374958").expect("account"),
+        sort_code: SortCode::parse(APEX_SORT_CODE).expect("sort code"),
+        account: UkAccountNumber::parse(APEX_ACCOUNT_NUMBER).expect("account"),
     };
     bank_account::add(
         &mut tx,

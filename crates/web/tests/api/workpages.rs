@@ -3,12 +3,13 @@
 //! session, 403 pages for refused roles, and the forms' effects.
 
 use crate::TestApp;
-use crate::messages::{FRAUD_BANK_CHANGE, LEGIT_INVOICE, hartley, submit};
+use crate::messages::{hartley, submit};
 use crate::support::{count, location, member, page};
 use reqwest::StatusCode;
 use sentra_domain::Role;
 use sentra_store::ids::MessageId;
 use sentra_store::repo::invoice::{self, NewInvoice};
+use sentra_testkit::emails::{FRAUD_BANK_CHANGE, LEGIT_INVOICE};
 
 /// Gives Apex a verified phone with provenance (superuser: the supplier
 /// repository has no setter on this branch).

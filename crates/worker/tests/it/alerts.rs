@@ -4,21 +4,36 @@
 //! targets. No receiver ever gets more than the last four digits of an
 //! account number, and no stored error holds a webhook URL.
 
-use crate::receivers::{Behaviour, HttpReceiver, SmtpSink};
-use crate::support::{FRAUD_BANK_CHANGE, World};
+use crate::receivers::{Behaviour, HttpReceiver, Mail, SmtpSink};
+use crate::support::World;
 use sentra_domain::{RiskLevel, Role};
 use sentra_ingest::Incoming;
+use sentra_store::ids::AlertChannelId;
 use sentra_store::repo::alert::{self, AlertStatus, ChannelKind, NewChannel};
+use sentra_testkit::emails::FRAUD_BANK_CHANGE;
 use sentra_worker::alerts::AlertSettings;
 use sentra_worker::alerts::email::{SmtpSecurity, SmtpSettings};
 use sentra_worker::alerts::outbound::OutboundPolicy;
 use std::time::Duration;
 
-const BASE: &str = "https://sentra.example";
+/// The public URL case links start with.
+pub(crate) const BASE: &str = "https://sentra.example";
 
 async fn channel(w: &World, kind: ChannelKind, name: &str, target: &str) {
+    new_channel(w, kind, name, target, false).await;
+}
+
+/// Creates a channel at `medium` for approvers and admins (email), sending
+/// one alert per case or, with `digest`, one message a day.
+pub(crate) async fn new_channel(
+    w: &World,
+    kind: ChannelKind,
+    name: &str,
+    target: &str,
+    digest: bool,
+) -> AlertChannelId {
     let mut tx = w.tx().await;
-    alert::create(
+    let id = alert::create(
         &mut tx,
         &w.keys,
         &NewChannel {
@@ -27,16 +42,19 @@ async fn channel(w: &World, kind: ChannelKind, name: &str, target: &str) {
             target: target.to_owned(),
             target_hint: None,
             min_risk: RiskLevel::Medium,
-            digest: false,
+            digest,
             email_roles: vec![Role::Approver, Role::Admin],
         },
     )
     .await
     .unwrap();
     tx.commit().await.unwrap();
+    id
 }
 
-fn settings(smtp_port: Option<u16>) -> AlertSettings {
+/// Alert settings reaching the local receivers (and the SMTP sink on
+/// `smtp_port`), with case links under [`BASE`].
+pub(crate) fn settings(smtp_port: Option<u16>) -> AlertSettings {
     AlertSettings {
         base_url: BASE.to_owned(),
         outbound: OutboundPolicy {
@@ -82,7 +100,27 @@ async fn fraud_and_drain(w: &World, settings: AlertSettings) -> String {
     case.to_string()
 }
 
-async fn alerts(w: &World) -> Vec<alert::Alert> {
+/// The one message `smtp` got, checked to have gone to the approver and the
+/// channel's extra address (and, as `To`, the sender), never the clerk: what
+/// the email channels of these tests resolve to.
+pub(crate) fn the_one_mail(smtp: &SmtpSink) -> Mail {
+    let mut mails = smtp.mails();
+    assert_eq!(mails.len(), 1);
+    let mail = mails.remove(0);
+    let mut rcpt = mail.rcpt.clone();
+    rcpt.sort();
+    assert_eq!(
+        rcpt,
+        [
+            "alerts@sentra.example",
+            "approver@hartleybuild.co.uk",
+            "finance@hartleybuild.co.uk"
+        ]
+    );
+    mail
+}
+
+pub(crate) async fn alerts(w: &World) -> Vec<alert::Alert> {
     let mut tx = w.tx().await;
     let all = alert::list_alerts(&mut tx).await.unwrap();
     tx.commit().await.unwrap();
@@ -112,21 +150,10 @@ async fn a_critical_case_alerts_email_slack_and_teams_once_with_the_last_four_di
     let link = format!("{BASE}/cases/{case}");
 
     // Email: approvers (and the extra address), never the clerk.
-    let mails = smtp.mails();
-    assert_eq!(mails.len(), 1);
-    let mut rcpt = mails[0].rcpt.clone();
-    rcpt.sort();
-    assert_eq!(
-        rcpt,
-        [
-            "alerts@sentra.example",
-            "approver@hartleybuild.co.uk",
-            "finance@hartleybuild.co.uk"
-        ]
-    );
-    assert!(mails[0].data.contains(&link), "{}", mails[0].data);
-    assert!(mails[0].data.contains("****9203"));
-    assert!(!mails[0].data.contains("63849203"));
+    let mail = the_one_mail(&smtp);
+    assert!(mail.data.contains(&link), "{}", mail.data);
+    assert!(mail.data.contains("****9203"));
+    assert!(!mail.data.contains("63849203"));
 
     // Slack: text and blocks with the link.
     let s = slack.bodies();

@@ -5,10 +5,10 @@
 //! duplicates each leaving every message stored once.
 
 use crate::graph_support::{Rig, invoice};
-use crate::support::FRAUD_BANK_CHANGE;
 use sentra_domain::graph_jobs;
 use sentra_ingest::{FaultPlan, Step};
 use sentra_store::repo::m365_mailbox::Health;
+use sentra_testkit::emails::FRAUD_BANK_CHANGE;
 use sentra_testkit::{Fault, LifecycleEvent, NewMessage};
 
 const CASES: &str = "select count(*) from fraud_case where org_id = $1";

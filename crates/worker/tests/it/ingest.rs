@@ -2,11 +2,12 @@
 //! mailboxes, and a crash (an injected failure) at every step followed by a
 //! re-run, each compared with a clean run's final state.
 
-use crate::support::{FRAUD_BANK_CHANGE, LEGIT_INVOICE, World, no_alerts};
+use crate::support::{World, no_alerts};
 use sentra_domain::{RiskLevel, Role};
 use sentra_ingest::{FaultPlan, Incoming, IngestError, Source, Step};
 use sentra_store::ids::MailboxId;
 use sentra_store::repo::alert::{self, ChannelKind, NewChannel};
+use sentra_testkit::emails::{FRAUD_BANK_CHANGE, LEGIT_INVOICE};
 
 fn incoming<'a>(mailbox: MailboxId, provider_id: &'a str, raw: &'a str) -> Incoming<'a> {
     Incoming {

@@ -12,6 +12,8 @@ mod wake;
 mod ingest;
 // Alerts: email, Slack and Teams payloads, timeouts, redirects, SSRF refusals.
 mod alerts;
+// The daily digest: held until due, one message per channel a day, never twice.
+mod digest;
 // The Graph sync rig: fake Graph, the web app's webhooks, a running worker.
 mod graph_support;
 // Microsoft 365 sync end to end: notification to case, faults, lifecycle.

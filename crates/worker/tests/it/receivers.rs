@@ -1,6 +1,6 @@
 //! Local receivers on 127.0.0.1: a minimal SMTP server that records each
-//! message's recipients and DATA, and an HTTP server that records request
-//! bodies and answers 200, hangs, or redirects.
+//! message's recipients and DATA (and decodes it), and an HTTP server that
+//! records request bodies and answers 200, hangs, or redirects.
 
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -11,6 +11,20 @@ use tokio::net::TcpListener;
 pub struct Mail {
     pub rcpt: Vec<String>,
     pub data: String,
+}
+
+impl Mail {
+    /// The decoded subject and text body: lettre sends long or non-ASCII
+    /// lines quoted-printable, which splits them and escapes `=`.
+    pub fn decoded(&self) -> (String, String) {
+        let parsed = mail_parser::MessageParser::default()
+            .parse(self.data.as_bytes())
+            .expect("the sink received a parsable message");
+        (
+            parsed.subject().unwrap_or_default().to_owned(),
+            parsed.body_text(0).unwrap_or_default().into_owned(),
+        )
+    }
 }
 
 /// A running SMTP sink.

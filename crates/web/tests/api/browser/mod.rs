@@ -14,9 +14,9 @@
 
 mod seed;
 
-use crate::messages::FRAUD_BANK_CHANGE;
 use crate::{PASSWORD, Seeded, TestApp};
 use seed::{APEX_PHONE, seed};
+use sentra_testkit::emails::FRAUD_BANK_CHANGE;
 use sentra_web::totp;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! suppliers (verified numbers and accounts) and a few analysed emails, and
 //! an approver's session that needs a step-up.
 
-use crate::messages::{LEGIT_INVOICE, seed_apex, submit};
+use crate::messages::{seed_apex, submit};
 use crate::suppliers::age_mfa;
 use crate::{PASSWORD, Seeded, TestApp};
 use reqwest::StatusCode;
@@ -10,6 +10,7 @@ use sentra_domain::bank::{BankAccount, SortCode, UkAccountNumber};
 use sentra_domain::{Role, SupplierId};
 use sentra_store::repo::bank_account::{self, AccountStatus};
 use sentra_store::repo::supplier::{self, SupplierFields, SupplierStatus};
+use sentra_testkit::emails::LEGIT_INVOICE;
 use sentra_web::totp;
 
 /// Apex's verified call-back number, as on its signed contract.

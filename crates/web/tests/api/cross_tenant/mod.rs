@@ -14,10 +14,10 @@
 
 mod routes;
 
-use crate::messages::FRAUD_BANK_CHANGE;
 use crate::{Seeded, TestApp};
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, COOKIE, ORIGIN};
+use sentra_testkit::emails::FRAUD_BANK_CHANGE;
 use serde_json::{Value, json};
 use sqlx::Row as _;
 use std::collections::BTreeSet;

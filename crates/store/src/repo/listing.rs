@@ -7,7 +7,7 @@
 //! .current_assessment_id` (kept by the database on every assessment insert,
 //! migration 0100), and both build their SQL from the filters that are set:
 //! each combination is its own prepared statement with no `$n is null or …`
-//! branches, so PostgreSQL's generic plan is as good as a custom one and it
+//! branches, so Postgres' generic plan is as good as a custom one and it
 //! stops planning the list on every request after the fifth execution on a
 //! connection. The SQL text is only ever made of the constant fragments
 //! below and the page's limit and offset as numbers; every other value is

@@ -4,6 +4,7 @@
 use crate::ids::{AssessmentId, CaseId, MessageId};
 use crate::{StoreError, TenantTx};
 use sentra_domain::{Category, RiskLevel};
+use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
 /// A verdict to store.
@@ -305,7 +306,8 @@ type AssessedRow = (
 );
 
 /// Assessed messages matching `filter`, newest received first, at most
-/// `limit` (capped at 1,000). Messages never assessed are not listed.
+/// `limit` (capped at 1,000). Messages never assessed are not listed. The
+/// lists that show only a summary use [`super::listing::page`].
 pub async fn list_assessed(
     tx: &mut TenantTx,
     filter: &AssessedFilter,
@@ -321,48 +323,23 @@ pub async fn list_assessed_page(
     offset: u32,
     limit: u32,
 ) -> Result<Vec<AssessedMessage>, StoreError> {
-    // The page is chosen first and its cases looked up after: joined
-    // before the limit, the planner (expecting every message of the
-    // organisation) scanned all of the organisation's cases for each row.
-    let rows: Vec<AssessedRow> = sqlx::query_as(
+    // The same page as the lean list (`listing::page`), with the whole
+    // verdict.
+    let mut q = QueryBuilder::new(
         "select p.received_at, p.from_address, p.subject, c.id,
                 p.id, p.message_id, p.engine_version, p.category, p.risk_level, p.risk_score,
                 p.signals, p.extracted, p.created_at
          from (select m.received_at, m.from_address, m.subject,
                       a.id, a.message_id, a.engine_version, a.category, a.risk_level,
-                      a.risk_score, a.signals, a.extracted, a.created_at
-               from message m
-               join lateral (select * from assessment x where x.message_id = m.id
-                             order by x.created_at desc, x.id desc limit 1) a on true
-               where ($1::text is null or a.risk_level = $1)
-                 and ($2::text is null or a.category = $2)
-                 and ($3::text is null or lower(a.extracted -> 'supplier' ->> 'name') = lower($3))
-                 and ($4::uuid is null or m.id = $4)
-                 and ($6::timestamptz is null or m.received_at >= $6)
-                 and ($7::timestamptz is null or m.received_at < $7)
-                 and ($9::text[] is null or a.risk_level = any($9))
-               order by m.received_at desc, m.id desc
-               limit $5 offset $8) p
+                      a.risk_score, a.signals, a.extracted, a.created_at",
+    );
+    super::listing::push_page(&mut q, filter, offset, limit);
+    q.push(
+        ") p
          left join fraud_case c on c.message_id = p.message_id
          order by p.received_at desc, p.message_id desc",
-    )
-    .bind(filter.level.map(RiskLevel::as_str))
-    .bind(filter.category.map(Category::as_str))
-    .bind(filter.supplier.as_deref())
-    .bind(filter.message.map(|m| m.as_uuid()))
-    .bind(i64::from(limit.min(1000)))
-    .bind(filter.received_from)
-    .bind(filter.received_to)
-    .bind(i64::from(offset))
-    .bind(filter.min_level.map(|min| {
-        RiskLevel::ALL
-            .into_iter()
-            .filter(|l| *l >= min)
-            .map(RiskLevel::as_str)
-            .collect::<Vec<_>>()
-    }))
-    .fetch_all(tx.conn())
-    .await?;
+    );
+    let rows: Vec<AssessedRow> = q.build_query_as().fetch_all(tx.conn()).await?;
     rows.into_iter()
         .map(|row| {
             let (

@@ -20,6 +20,7 @@ pub mod feedback;
 pub mod graph_connection;
 pub mod invitation;
 pub mod invoice;
+pub mod listing;
 pub mod m365_connect;
 pub mod m365_mailbox;
 pub mod mail_credential;

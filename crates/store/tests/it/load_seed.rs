@@ -65,6 +65,17 @@ async fn the_load_seed_fills_each_organisation_with_its_own_assessed_messages() 
         0
     );
 
+    // Each message carries its verdict as the assessment trigger keeps it.
+    assert_eq!(
+        count(
+            "select count(*) from message m join assessment a on a.message_id = m.id
+               where m.current_assessment_id is distinct from a.id
+                  or m.current_risk_level is distinct from a.risk_level"
+        )
+        .await,
+        0
+    );
+
     let org = OrgId::from_uuid(uuid_of(&db, "load-org-1").await);
     let user = UserId::from_uuid(uuid_of(&db, "load-user-1").await);
     let mut tx = TenantTx::begin(db.app_pool(), org, Some(user))

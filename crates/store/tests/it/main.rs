@@ -8,6 +8,7 @@ mod encryption;
 mod graph;
 mod harness;
 mod keys;
+mod listing;
 mod load_seed;
 mod m365_connect;
 mod policy_matrix;

@@ -9,8 +9,9 @@ use axum::Router;
 use axum::response::Response;
 use axum::routing::get;
 use sentra_domain::RiskLevel;
-use sentra_store::repo::assessment::{self, AssessedFilter};
+use sentra_store::repo::assessment::AssessedFilter;
 use sentra_store::repo::dashboard;
+use sentra_store::repo::listing;
 
 /// Weeks in the chart.
 pub const WEEKS: u32 = 12;
@@ -132,12 +133,13 @@ pub async fn dashboard(mut page: PageSession) -> Result<Response, PageError> {
     let open = dashboard::open_cases_by_risk(&mut page.tx).await?;
     let weeks = dashboard::flagged_per_week(&mut page.tx, FLAGGED_FROM, WEEKS).await?;
     let mailboxes = dashboard::mailbox_health(&mut page.tx).await?;
-    let recent = assessment::list_assessed(
+    let recent = listing::page(
         &mut page.tx,
         &AssessedFilter {
             min_level: Some(FLAGGED_FROM),
             ..AssessedFilter::default()
         },
+        0,
         10,
     )
     .await?;
@@ -159,16 +161,13 @@ pub async fn dashboard(mut page: PageSession) -> Result<Response, PageError> {
             })
             .collect(),
         recent: recent
-            .iter()
+            .into_iter()
             .map(|m| Recent {
-                id: m.assessment.verdict.message_id.to_string(),
+                id: m.id.to_string(),
                 received: when(m.received_at),
-                level: m.assessment.verdict.risk_level.as_str(),
-                subject: m
-                    .subject
-                    .clone()
-                    .unwrap_or_else(|| "(no subject)".to_owned()),
-                from: m.from_address.clone().unwrap_or_default(),
+                level: m.risk_level.as_str(),
+                subject: m.subject.unwrap_or_else(|| "(no subject)".to_owned()),
+                from: m.from_address.unwrap_or_default(),
             })
             .collect(),
         chart_w: CHART_W,

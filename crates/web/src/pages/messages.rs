@@ -19,6 +19,7 @@ use sentra_domain::{Category, RiskLevel, Role};
 use sentra_store::ids::MessageId;
 use sentra_store::repo::assessment::{self, AssessedFilter, AssessedMessage};
 use sentra_store::repo::feedback::Verdict;
+use sentra_store::repo::listing::{self, ListedMessage};
 use sentra_store::repo::{bank_account, invoice, message, provenance, supplier};
 use serde::Deserialize;
 use serde_json::Value;
@@ -171,6 +172,20 @@ fn row(m: &AssessedMessage) -> Row {
     }
 }
 
+fn listed_row(m: ListedMessage) -> Row {
+    Row {
+        id: m.id.to_string(),
+        received: when(m.received_at),
+        supplier: m.supplier_name().unwrap_or_default().to_owned(),
+        from: m.from_address.unwrap_or_default(),
+        subject: m.subject.unwrap_or_else(|| "(no subject)".to_owned()),
+        level: m.risk_level.as_str(),
+        score: m.risk_score,
+        category: words(m.category.as_str()),
+        case_id: m.case_id.map(|c| c.to_string()),
+    }
+}
+
 /// `GET /messages`.
 pub async fn list(
     mut page: PageSession,
@@ -188,7 +203,7 @@ pub async fn list(
     };
     let page_no = q.page.unwrap_or(1).clamp(1, 10_000);
     // One extra row tells whether there is a next page.
-    let mut rows = assessment::list_assessed_page(
+    let mut rows = listing::page(
         &mut page.tx,
         &filter,
         (page_no - 1) * PAGE_SIZE,
@@ -213,7 +228,7 @@ pub async fn list(
         )
     };
     let table = Table {
-        rows: rows.iter().map(row).collect(),
+        rows: rows.into_iter().map(listed_row).collect(),
         prev: (page_no > 1).then(|| link(page_no - 1)),
         next: more.then(|| link(page_no + 1)),
         page: page_no,

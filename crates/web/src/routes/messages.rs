@@ -21,12 +21,14 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use sentra_domain::{Category, RiskLevel, Role};
 use sentra_ingest::{Incoming, IngestError, Ingestor, Source};
 use sentra_store::ids::MessageId;
 use sentra_store::repo::assessment::{self, AssessedFilter, AssessedMessage};
+use sentra_store::repo::listing::{self, ListedMessage};
 use sentra_store::repo::mailbox;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -190,19 +192,67 @@ fn summary(m: &AssessedMessage) -> Value {
     })
 }
 
+/// One row of the API list: the contract's summary, serialised straight
+/// from the typed row (fields in the order `json!` maps would print them).
+#[derive(Debug, Serialize)]
+pub struct Summary<'a> {
+    /// The message's case.
+    case_id: Option<String>,
+    /// The verdict's category.
+    category: &'static str,
+    /// The `From` address.
+    from: Option<&'a str>,
+    /// The message id.
+    id: String,
+    /// RFC 3339.
+    received_at: String,
+    /// Level and score.
+    risk: Risk,
+    /// The subject line.
+    subject: Option<&'a str>,
+    /// The recognised supplier, or null.
+    supplier: Option<&'a Value>,
+}
+
+/// A verdict's level and score.
+#[derive(Debug, Serialize)]
+struct Risk {
+    level: &'static str,
+    score: u8,
+}
+
+impl<'a> From<&'a ListedMessage> for Summary<'a> {
+    fn from(m: &'a ListedMessage) -> Self {
+        Self {
+            case_id: m.case_id.map(|c| c.to_string()),
+            category: m.category.as_str(),
+            from: m.from_address.as_deref(),
+            id: m.id.to_string(),
+            received_at: rfc3339(m.received_at),
+            risk: Risk {
+                level: m.risk_level.as_str(),
+                score: m.risk_score,
+            },
+            subject: m.subject.as_deref(),
+            supplier: m.supplier.as_ref(),
+        }
+    }
+}
+
 /// `GET /api/v1/messages?level=&category=&supplier=`: the newest
 /// [`LIST_LIMIT`] assessed messages matching the filters.
 pub async fn list(
     mut session: TenantSession,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Vec<Value>>, WebError> {
+) -> Result<Response, WebError> {
     let Query(q) = query.map_err(|_| {
         WebError::bad_request("invalid_filter", "unknown or malformed query parameters")
     })?;
     let filter = filter_from(q)?;
-    let rows = assessment::list_assessed(&mut session.tx, &filter, LIST_LIMIT).await?;
+    let rows = listing::page(&mut session.tx, &filter, 0, LIST_LIMIT).await?;
     session.tx.commit().await?;
-    Ok(Json(rows.iter().map(summary).collect()))
+    let rows: Vec<Summary<'_>> = rows.iter().map(Summary::from).collect();
+    Ok(Json(rows).into_response())
 }
 
 /// `GET /api/v1/messages/{id}`: one message with its verdict. Another

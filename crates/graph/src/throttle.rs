@@ -203,7 +203,10 @@ mod tests {
         let gate = Gate::new(1);
         gate.hold_for(Duration::MAX);
         let held = gate.remaining();
-        assert!(held <= MAX_RETRY_AFTER && held > MAX_RETRY_AFTER - Duration::from_mins(1));
+        assert!(
+            held <= MAX_RETRY_AFTER
+                && held > MAX_RETRY_AFTER.saturating_sub(Duration::from_mins(1))
+        );
     }
 
     #[test]

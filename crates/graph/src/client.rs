@@ -13,7 +13,7 @@ use crate::assertion;
 use crate::auth::{self, AccessToken, TokenCache};
 use crate::config::{ClientCredential, GraphConfig};
 use crate::error::GraphError;
-use crate::throttle::{Gate, parse_retry_after};
+use crate::throttle::{Gate, MAX_RETRY_AFTER, ThrottleObserver, ThrottleScope, parse_retry_after};
 use reqwest::{Method, Response, StatusCode};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -41,6 +41,7 @@ pub(crate) struct Inner {
     tokens: TokenCache,
     mailbox_gates: Mutex<HashMap<String, Arc<Gate>>>,
     tenant_gates: Mutex<HashMap<String, Arc<Gate>>>,
+    observer: Mutex<Option<Arc<dyn ThrottleObserver>>>,
 }
 
 /// One request, described so the retry loop can send it again.
@@ -170,6 +171,7 @@ impl GraphClient {
                 tokens: TokenCache::default(),
                 mailbox_gates: Mutex::default(),
                 tenant_gates: Mutex::default(),
+                observer: Mutex::default(),
             }),
         })
     }
@@ -230,6 +232,60 @@ impl GraphClient {
             tenant.to_owned(),
             self.inner.cfg.per_tenant_concurrency,
         )
+    }
+
+    /// Tells `observer` of every throttling hold from now on, before the
+    /// client waits it out (the worker persists them). Replaces an earlier
+    /// observer; clones of this client share it.
+    pub fn observe_throttling(&self, observer: Arc<dyn ThrottleObserver>) {
+        *self
+            .inner
+            .observer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(observer);
+    }
+
+    /// Holds requests in `scope` back for `hold` from now, as if Graph had
+    /// just said so: a deadline an earlier process persisted. Never
+    /// shortens a hold; capped at [`crate::throttle::MAX_RETRY_AFTER`].
+    pub fn hold(&self, scope: &ThrottleScope, hold: Duration) {
+        if !hold.is_zero() {
+            self.scope_gate(scope).hold_for(hold);
+        }
+    }
+
+    /// How long requests in `scope` are still held back by this client.
+    pub fn held_for(&self, scope: &ThrottleScope) -> Duration {
+        self.scope_gate(scope).remaining()
+    }
+
+    fn scope_gate(&self, scope: &ThrottleScope) -> Arc<Gate> {
+        match scope {
+            ThrottleScope::Mailbox { tenant, mailbox } => self.mailbox_gate(tenant, mailbox),
+            ThrottleScope::Tenant { tenant } => self.tenant_gate(tenant),
+        }
+    }
+
+    /// Reports the hold on `gate` (the whole remaining one) to the observer
+    /// and waits for it to be recorded.
+    async fn report_hold(&self, tenant: &str, mailbox: Option<&str>, gate: &Gate) {
+        let observer = self
+            .inner
+            .observer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let Some(observer) = observer else { return };
+        let scope = match mailbox {
+            Some(m) => ThrottleScope::Mailbox {
+                tenant: tenant.to_owned(),
+                mailbox: m.to_owned(),
+            },
+            None => ThrottleScope::Tenant {
+                tenant: tenant.to_owned(),
+            },
+        };
+        observer.held(&scope, gate.remaining()).await;
     }
 
     /// An app-only token for the customer's `tenant`, from the cache when
@@ -424,6 +480,9 @@ impl GraphClient {
                     wait_ms = wait.as_millis() as u64,
                     "graph throttled or failing, backing off"
                 );
+                // Recorded before waiting (or giving up), so a process
+                // killed meanwhile leaves the deadline to the next one.
+                self.report_hold(tenant, mailbox, &hold_gate).await;
                 if attempt >= policy.max_attempts || wait > policy.max_inline_wait {
                     return Err(GraphError::Throttled {
                         status: status.as_u16(),
@@ -451,11 +510,14 @@ impl GraphClient {
     }
 }
 
+/// The response's `Retry-After`, capped at [`MAX_RETRY_AFTER`] (a larger one
+/// would park the mailbox for good, and overflow the clock past `u64` s).
 fn retry_after(resp: &Response) -> Option<Duration> {
     resp.headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_retry_after)
+        .map(|d| d.min(MAX_RETRY_AFTER))
 }
 
 /// Reads a body chunk by chunk, failing as soon as it exceeds `cap` bytes

@@ -1,7 +1,13 @@
-//! Throttling (contract §10): `Retry-After` parsing, exponential backoff with
-//! jitter, and the per-mailbox gate that keeps at most N requests in flight
-//! and holds every request until the mailbox's last `Retry-After` has passed.
+//! Throttling (contract §10): `Retry-After` parsing (capped at
+//! [`MAX_RETRY_AFTER`]), exponential backoff with jitter, and the
+//! per-mailbox gate that keeps at most N requests in flight and holds every
+//! request until the mailbox's last `Retry-After` has passed. A
+//! [`ThrottleObserver`] hears of every hold before the client waits, so a
+//! caller can persist it for the process that comes after this one.
 
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -61,6 +67,45 @@ fn random_u64() -> u64 {
         return 0;
     }
     u64::from_le_bytes(b)
+}
+
+/// The longest `Retry-After` honoured. A larger one (a buggy or hostile
+/// header: `Retry-After: 99999999`) is cut to this, so it can neither park a
+/// mailbox for good nor overflow the clock. The same hour as the job
+/// queue's longest backoff (`sentra_store::queue::MAX_BACKOFF`).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_hours(1);
+
+/// What a throttling answer held back: Graph's penalty key. A request for a
+/// mailbox is penalised on that mailbox; any other request (subscriptions)
+/// on the application in the customer's tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ThrottleScope {
+    /// One mailbox of a tenant (address or id as the caller named it).
+    Mailbox {
+        /// The customer's tenant id.
+        tenant: String,
+        /// The mailbox.
+        mailbox: String,
+    },
+    /// The whole tenant.
+    Tenant {
+        /// The customer's tenant id.
+        tenant: String,
+    },
+}
+
+/// Told about every hold the client puts on a gate, *before* it waits the
+/// hold out or gives up, so that a caller can persist it: a process killed
+/// while waiting leaves the deadline behind for the next one.
+pub trait ThrottleObserver: Send + Sync + fmt::Debug {
+    /// `scope` is held for `hold` from now (the gate's whole remaining hold,
+    /// never less than before). Errors are the observer's to log: the
+    /// in-memory hold stands either way.
+    fn held<'a>(
+        &'a self,
+        scope: &'a ThrottleScope,
+        hold: Duration,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 }
 
 /// Parses `Retry-After` as (possibly decimal) seconds: `120`, `1`, `0.249`.
@@ -128,9 +173,9 @@ impl Gate {
     }
 
     /// Holds every later request until `now + wait` (never shortens an
-    /// existing hold).
+    /// existing hold; `wait` is capped at [`MAX_RETRY_AFTER`]).
     pub(crate) fn hold_for(&self, wait: Duration) {
-        let until = Instant::now() + wait;
+        let until = Instant::now() + wait.min(MAX_RETRY_AFTER);
         let mut nb = self
             .not_before
             .lock()
@@ -151,6 +196,17 @@ mod tests {
         assert_eq!(parse_retry_after(" 1 "), Some(Duration::from_secs(1)));
         assert_eq!(parse_retry_after("0.249"), Some(Duration::from_millis(249)));
         assert_eq!(parse_retry_after("0"), Some(Duration::ZERO));
+    }
+
+    #[tokio::test]
+    async fn a_huge_hold_is_capped_rather_than_overflowing_the_clock() {
+        let gate = Gate::new(1);
+        gate.hold_for(Duration::MAX);
+        let held = gate.remaining();
+        assert!(
+            held <= MAX_RETRY_AFTER
+                && held > MAX_RETRY_AFTER.saturating_sub(Duration::from_mins(1))
+        );
     }
 
     #[test]

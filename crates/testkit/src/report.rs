@@ -34,6 +34,10 @@ pub struct Violation {
     pub early_ms: u64,
     /// Path of the early request.
     pub path: String,
+    /// How long after the throttling answer it arrived, in milliseconds: a
+    /// few milliseconds means it was most likely already on its way when
+    /// the answer was sent.
+    pub after_throttle_ms: u64,
 }
 
 /// One notification delivery attempt (change or lifecycle).

@@ -200,6 +200,8 @@ pub(crate) struct Gate {
     pub max_window: BTreeMap<String, usize>,
     /// Earliest time the next request for a key may arrive (last `Retry-After`).
     pub not_before: HashMap<String, Instant>,
+    /// When the answer that set a key's `not_before` was sent.
+    pub throttled_at: HashMap<String, Instant>,
 }
 
 /// Everything.

@@ -12,6 +12,10 @@ pub struct JobError {
     /// Retry no sooner than this (a `Retry-After`); `None`: the runner's
     /// backoff with jitter.
     pub retry_after: Option<Duration>,
+    /// Not a failure: the job found it must wait (a Graph `Retry-After`
+    /// an earlier run persisted) and runs again after `retry_after`
+    /// without spending an attempt.
+    pub defer: bool,
 }
 
 impl JobError {
@@ -20,6 +24,17 @@ impl JobError {
         Self {
             message: message.into(),
             retry_after: None,
+            defer: false,
+        }
+    }
+
+    /// Run again after `wait`, without counting this run as an attempt:
+    /// the job did nothing because it must not start before then.
+    pub fn defer(wait: Duration) -> Self {
+        Self {
+            message: format!("deferred for {} ms", wait.as_millis()),
+            retry_after: Some(wait),
+            defer: true,
         }
     }
 

@@ -77,6 +77,9 @@ pub struct RunStats {
     pub parked: u64,
     /// Runs whose claim was lost (taken over or cancelled) and rolled back.
     pub lost: u64,
+    /// Runs that found they must wait and were put back without spending
+    /// an attempt ([`crate::JobError::defer`]).
+    pub deferred: u64,
 }
 
 /// The runner.
@@ -107,6 +110,7 @@ enum Outcome {
     Retried,
     Parked,
     Lost,
+    Deferred,
 }
 
 impl Runner {
@@ -234,6 +238,7 @@ impl Runner {
         match result {
             Ok(()) => Outcome::Done,
             Err(Failure::Lost) => Outcome::Lost,
+            Err(Failure::Job(e)) if e.defer => self.defer(&job, &e).await,
             Err(Failure::Job(e)) => self.record_failure(&job, &e).await,
         }
     }
@@ -275,6 +280,23 @@ impl Runner {
             Err(e) => return Err(Failure::Job(e.into())),
         }
         tx.commit().await.map_err(|e| Failure::Job(e.into()))
+    }
+
+    /// Puts a job that must wait back in the queue, its attempt returned.
+    async fn defer(&self, job: &ClaimedJob, e: &crate::JobError) -> Outcome {
+        let wait = e.retry_after.unwrap_or_default();
+        match queue::defer(&self.pool, job, wait).await {
+            Ok(true) => {
+                tracing::info!(wait_ms = wait.as_millis() as u64, "job deferred");
+                Outcome::Deferred
+            }
+            Ok(false) => Outcome::Lost,
+            Err(store) => {
+                // The lease will run out and the job be claimed again.
+                tracing::error!(error = %store, "deferring a job failed");
+                Outcome::Retried
+            }
+        }
     }
 
     async fn record_failure(&self, job: &ClaimedJob, e: &crate::JobError) -> Outcome {
@@ -370,6 +392,7 @@ fn tally(stats: &mut RunStats, res: Result<Outcome, tokio::task::JoinError>) {
         Ok(Outcome::Retried) => stats.retried += 1,
         Ok(Outcome::Parked) => stats.parked += 1,
         Ok(Outcome::Lost) => stats.lost += 1,
+        Ok(Outcome::Deferred) => stats.deferred += 1,
         // A handler panicked: its lease will run out and the job be claimed
         // again (and parked after its attempts).
         Err(e) => {

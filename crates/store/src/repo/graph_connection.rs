@@ -6,9 +6,11 @@
 //! `state` hashes to the stored value. Each change writes one audit event.
 
 use crate::audit::{self, NewEvent};
+use crate::queue;
 use crate::{StoreError, TenantTx};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::time::Duration;
 use time::OffsetDateTime;
 
 /// How long an admin has to complete consent after starting it.
@@ -193,4 +195,23 @@ pub async fn disconnect(tx: &mut TenantTx) -> Result<bool, StoreError> {
     let event = NewEvent::new(actor(tx), "m365.disconnect").details(json!({ "tenant_id": tenant }));
     audit::append(tx, event).await?;
     Ok(true)
+}
+
+/// Records that Graph holds the tenant's requests other than a mailbox's
+/// (subscriptions) back for `hold` from now; see
+/// [`super::m365_mailbox::hold_requests`], whose rules it follows. No-op
+/// without a connection.
+pub async fn hold_requests(tx: &mut TenantTx, hold: Duration) -> Result<(), StoreError> {
+    let micros = hold.min(queue::MAX_BACKOFF).as_nanos().div_ceil(1000);
+    sqlx::query(
+        "update graph_connection set throttled_until = greatest(throttled_until, now() + $2)
+          where org_id = $1",
+    )
+    .bind(tx.org().as_uuid())
+    .bind(Duration::from_micros(
+        u64::try_from(micros).unwrap_or(u64::MAX),
+    ))
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }

@@ -17,6 +17,7 @@ use crate::queue;
 use crate::{AppPool, StoreError, TenantTx};
 use sentra_domain::OrgId;
 use serde_json::json;
+use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -290,6 +291,73 @@ pub async fn mark_scope_verified(tx: &mut TenantTx, id: MailboxId) -> Result<(),
         .execute(tx.conn())
         .await?;
     super::affected(done.rows_affected(), "mailbox")
+}
+
+/// How long Graph still holds requests for a mailbox back, by penalty key
+/// (zero once a deadline has passed, or when none was ever recorded).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestHolds {
+    /// The mailbox's own deadline (`Retry-After` on a mailbox request).
+    pub mailbox: Duration,
+    /// Its tenant's (on the organisation's connection).
+    pub tenant: Duration,
+}
+
+impl RequestHolds {
+    /// The longer of the two: no request for the mailbox goes before it.
+    pub fn longest(self) -> Duration {
+        self.mailbox.max(self.tenant)
+    }
+}
+
+/// Postgres intervals hold microseconds; rounds up so a hold never ends
+/// early, and caps at the queue's longest backoff.
+fn hold_interval(hold: Duration) -> Duration {
+    let micros = hold.min(queue::MAX_BACKOFF).as_nanos().div_ceil(1000);
+    Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
+}
+
+/// Records that Graph holds requests for the mailbox back for `hold` from
+/// now (its `Retry-After`), so that a worker started later waits it out
+/// too. A later deadline already recorded stays; `hold` is capped at an
+/// hour ([`queue::MAX_BACKOFF`]), so a hostile header cannot park it.
+pub async fn hold_requests(
+    tx: &mut TenantTx,
+    id: MailboxId,
+    hold: Duration,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "update mailbox set throttled_until = greatest(throttled_until, now() + $2)
+          where id = $1",
+    )
+    .bind(id.as_uuid())
+    .bind(hold_interval(hold))
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// The holds on Graph requests for the mailbox: its own and its tenant's.
+pub async fn request_holds(tx: &mut TenantTx, id: MailboxId) -> Result<RequestHolds, StoreError> {
+    let row: Option<(f64, f64)> = sqlx::query_as(
+        "select coalesce(extract(epoch from greatest(m.throttled_until - now(), '0'))::float8, 0),
+                coalesce(extract(epoch from greatest(g.throttled_until - now(), '0'))::float8, 0)
+           from mailbox m left join graph_connection g on g.org_id = m.org_id
+          where m.id = $1",
+    )
+    .bind(id.as_uuid())
+    .fetch_optional(tx.conn())
+    .await?;
+    let (mailbox, tenant) = super::found(row, "mailbox")?;
+    let secs = |s: f64| {
+        Duration::try_from_secs_f64(s)
+            .unwrap_or_default()
+            .min(queue::MAX_BACKOFF)
+    };
+    Ok(RequestHolds {
+        mailbox: secs(mailbox),
+        tenant: secs(tenant),
+    })
 }
 
 /// A mailbox's webhook secrets.

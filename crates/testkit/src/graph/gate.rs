@@ -58,10 +58,16 @@ pub(crate) fn admit(
         && now < nb
     {
         let early = nb - now;
+        let after_throttle = st
+            .gate
+            .throttled_at
+            .get(&key)
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(*t));
         st.retry_after_violations.push(Violation {
             key: key.clone(),
             early_ms: early.as_millis() as u64,
             path: ctx.path.clone(),
+            after_throttle_ms: after_throttle.as_millis() as u64,
         });
         if st.sw.extend_penalty {
             let secs = early.as_secs() + 1;
@@ -241,6 +247,8 @@ pub(crate) fn after_response(
         .and_then(|s| Duration::try_from_secs_f64(s).ok());
     if let Some(d) = secs {
         let key = penalty_key(st, p, mailbox);
-        st.gate.not_before.insert(key, Instant::now() + d);
+        let now = Instant::now();
+        st.gate.not_before.insert(key.clone(), now + d);
+        st.gate.throttled_at.insert(key, now);
     }
 }

@@ -44,6 +44,16 @@
 //! no sooner than Graph's `Retry-After`. A completed round sets it back to
 //! `healthy`.
 //!
+//! # Retry-After across restarts
+//!
+//! Every hold the Graph client puts on a mailbox or tenant is written to the
+//! database before the client waits it out, and every job reads it back when
+//! it starts ([`throttle`]): a job that starts before the deadline waits (a
+//! hold the client would wait out inline) or is deferred to the deadline
+//! without spending an attempt. A sync job checks before it lets go of its
+//! dedupe key, so notifications during the hold merge into the deferred
+//! job instead of queueing more.
+//!
 //! # The periodic loop
 //!
 //! Each `graph.maintain` run schedules the next (`run_at` in the future)
@@ -54,12 +64,14 @@
 
 mod subscribe;
 mod sync;
+mod throttle;
 
 use crate::JobError;
 use crate::registry::{BoxFuture, PooledHandler, Registry};
 use sentra_domain::OrgId;
 use sentra_domain::graph_jobs::{self, MailboxJob};
 use sentra_domain::jobs::JobPayload;
+use sentra_graph::throttle::ThrottleScope;
 use sentra_graph::{GraphClient, GraphError};
 use sentra_ingest::{IngestError, Ingestor};
 use sentra_store::ids::MailboxId;
@@ -103,10 +115,18 @@ impl GraphSettings {
 /// `graph.reauthorize`, `graph.maintain`) on `registry`. Call
 /// [`seed_maintain`] once when the worker starts.
 pub fn register(registry: &mut Registry, ingestor: Ingestor, settings: GraphSettings) {
+    let targets = Arc::new(throttle::Targets::default());
+    settings
+        .client
+        .observe_throttling(Arc::new(throttle::Persist {
+            pool: ingestor.pool().clone(),
+            targets: targets.clone(),
+        }));
     let ctx = Arc::new(Ctx {
         settings,
         ingestor,
         rounds: Mutex::default(),
+        targets,
     });
     registry
         .register_pooled::<SyncJob, _>(Kind(ctx.clone()))
@@ -184,6 +204,8 @@ struct Ctx {
     ingestor: Ingestor,
     /// One sync round per mailbox at a time in this process.
     rounds: Mutex<HashMap<MailboxId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Graph's names of the loaded mailboxes, for persisting holds.
+    targets: Arc<throttle::Targets>,
 }
 
 impl Ctx {
@@ -200,14 +222,32 @@ impl Ctx {
         self.ingestor.pool()
     }
 
+    /// Whether a job for the mailbox must wait longer than the client waits
+    /// inline before it may call Graph (a persisted `Retry-After`): how
+    /// long, then.
+    async fn deferral(&self, org: OrgId, id: MailboxId) -> Result<Option<Duration>, StoreError> {
+        let mut tx = TenantTx::begin(self.pool(), org, None).await?;
+        let holds = match m365_mailbox::request_holds(&mut tx, id).await {
+            Ok(h) => h,
+            Err(StoreError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        tx.commit().await?;
+        let wait = holds.longest();
+        Ok((wait > self.client().config().retry.max_inline_wait).then_some(wait))
+    }
+
     /// The mailbox and its tenant, or `None` when there is nothing to do:
-    /// gone, disconnected, or never given its webhook secrets.
-    async fn load(&self, org: OrgId, id: MailboxId) -> Result<Option<Target>, StoreError> {
+    /// gone, disconnected, or never given its webhook secrets. Primes the
+    /// client's gates with the persisted `Retry-After` deadlines, and fails
+    /// with [`Fail::Defer`] when they are further off than the client
+    /// waits inline.
+    async fn load(&self, org: OrgId, id: MailboxId) -> Result<Option<Target>, Fail> {
         let mut tx = TenantTx::begin(self.pool(), org, None).await?;
         let mailbox = match m365_mailbox::get(&mut tx, id).await {
             Ok(m) => m,
             Err(StoreError::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         if mailbox.status != "active" {
             return Ok(None);
@@ -215,9 +255,31 @@ impl Ctx {
         let Some(secrets) = m365_mailbox::secrets(&mut tx, self.ingestor.keys(), id).await? else {
             return Ok(None);
         };
+        let holds = m365_mailbox::request_holds(&mut tx, id).await?;
         tx.commit().await?;
         if secrets.tenant_id.is_empty() {
             return Ok(None);
+        }
+        let tenant = &secrets.tenant_id;
+        self.targets.remember(tenant, &mailbox.address, org, id);
+        // The in-memory gates hold at least what the database says (a hold
+        // from a process that died, or from another worker).
+        let client = self.client();
+        client.hold(
+            &ThrottleScope::Mailbox {
+                tenant: tenant.clone(),
+                mailbox: mailbox.address.clone(),
+            },
+            holds.mailbox,
+        );
+        client.hold(
+            &ThrottleScope::Tenant {
+                tenant: tenant.clone(),
+            },
+            holds.tenant,
+        );
+        if holds.longest() > client.config().retry.max_inline_wait {
+            return Err(Fail::Defer(holds.longest()));
         }
         Ok(Some(Target {
             org,
@@ -234,6 +296,7 @@ impl Ctx {
     async fn settle(&self, org: OrgId, id: MailboxId, fail: Fail) -> Result<(), JobError> {
         let e = match fail {
             Fail::Job(e) => return Err(e),
+            Fail::Defer(wait) => return Err(JobError::defer(wait)),
             Fail::Graph(e) => e,
         };
         self.record(org, id, &e).await?;
@@ -271,10 +334,12 @@ struct Target {
     secrets: Arc<m365_mailbox::WebhookSecrets>,
 }
 
-/// Why a step failed: Graph (health decides what happens) or our side.
+/// Why a step failed: Graph (health decides what happens), our side, or
+/// not failed at all: Graph said to wait this long before calling again.
 enum Fail {
     Graph(GraphError),
     Job(JobError),
+    Defer(Duration),
 }
 
 impl From<GraphError> for Fail {
@@ -334,6 +399,12 @@ impl PooledHandler<SyncJob> for Kind {
             // under the mailbox's row lock).
             let lock = self.0.mailbox_lock(id);
             let _round = lock.lock().await;
+            // Throttled (a persisted Retry-After): wait for the deadline
+            // still holding the dedupe key, so notifications merge into
+            // this job meanwhile.
+            if let Some(wait) = self.0.deferral(job.org, id).await? {
+                return Err(JobError::defer(wait));
+            }
             // A notification from now on must queue another round rather
             // than merge into this one, which may have read delta already.
             queue::release_dedupe_key(pool, job).await?;

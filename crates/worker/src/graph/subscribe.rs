@@ -65,14 +65,19 @@ pub(super) async fn maintain_job(
     id: MailboxId,
 ) -> Result<(), JobError> {
     let org = job.org;
-    let Some(t) = ctx.load(org, id).await? else {
-        // Disconnected (or never connected): the loop stops here.
-        return Ok(());
-    };
     let mut next = OffsetDateTime::now_utc() + ctx.settings.maintain_every;
-    match keep_subscription(ctx, &t).await {
+    let kept = match ctx.load(org, id).await {
+        // Disconnected (or never connected): the loop stops here.
+        Ok(None) => return Ok(()),
+        Ok(Some(t)) => keep_subscription(ctx, &t).await,
+        Err(fail) => Err(fail),
+    };
+    match kept {
         Ok(()) => {}
         Err(Fail::Job(e)) => return Err(e),
+        // Throttled earlier: no Graph call now; the sync it enqueues
+        // defers itself likewise.
+        Err(Fail::Defer(wait)) => next = next.max(OffsetDateTime::now_utc() + wait),
         Err(Fail::Graph(e)) => {
             if let GraphError::Throttled { retry_after, .. } = &e {
                 next = next.max(OffsetDateTime::now_utc() + *retry_after);

@@ -31,6 +31,9 @@ pub struct Rig {
     pub s: Standard,
     /// The monitored mailbox as Sentra knows it.
     pub mailbox: MailboxId,
+    web: String,
+    faults: FaultPlan,
+    max_mime_bytes: usize,
     stop: Option<oneshot::Sender<()>>,
     runner: Option<tokio::task::JoinHandle<sentra_worker::RunStats>>,
 }
@@ -97,8 +100,29 @@ impl Rig {
             id
         };
 
-        let ingestor = Ingestor::new(w.pool().clone(), w.keys.clone()).with_faults(faults);
-        let mut settings = GraphSettings::new(client(&fake, &s, max_mime_bytes), web);
+        let mut rig = Self {
+            w,
+            fake,
+            s,
+            mailbox,
+            web,
+            faults,
+            max_mime_bytes,
+            stop: None,
+            runner: None,
+        };
+        rig.spawn_worker();
+        Some(rig)
+    }
+
+    /// Starts a worker with a Graph client of its own (fresh in-memory
+    /// gates and tokens), as a restarted process would have.
+    fn spawn_worker(&mut self) {
+        let w = &self.w;
+        let ingestor =
+            Ingestor::new(w.pool().clone(), w.keys.clone()).with_faults(self.faults.clone());
+        let client = client(&self.fake, &self.s, self.max_mime_bytes);
+        let mut settings = GraphSettings::new(client, self.web.clone());
         // Tests drive maintenance themselves.
         settings.maintain_every = Duration::from_hours(1);
         let mut registry = Registry::new();
@@ -110,21 +134,28 @@ impl Rig {
         sentra_worker::graph::register(&mut registry, ingestor, settings);
         let runner = Runner::new(w.pool().clone(), registry, test_config());
         let (stop, stopped) = oneshot::channel::<()>();
-        let runner = tokio::spawn(async move {
+        self.stop = Some(stop);
+        self.runner = Some(tokio::spawn(async move {
             runner
                 .run(async {
                     let _ = stopped.await;
                 })
                 .await
-        });
-        Some(Self {
-            w,
-            fake,
-            s,
-            mailbox,
-            stop: Some(stop),
-            runner: Some(runner),
-        })
+        }));
+    }
+
+    /// Kills the worker mid-flight (its tasks dropped where they stand, as
+    /// by `kill -9`: claims stay `running` until their lease runs out) and
+    /// starts a fresh one.
+    pub async fn kill_and_restart(&mut self) {
+        if let Some(r) = self.runner.take() {
+            r.abort();
+            let _ = r.await;
+        }
+        // Dropped after the abort: dropping it first would start a graceful
+        // shutdown.
+        self.stop = None;
+        self.spawn_worker();
     }
 
     /// Stops the worker (jobs in flight finish).

@@ -20,3 +20,5 @@ mod graph_support;
 mod graph_sync;
 // The maintain loop: re-seeding, renewal, one successor, stop on disconnect.
 mod graph_maintain;
+// Retry-After across a killed or restarted worker; far deadlines capped.
+mod graph_throttle;

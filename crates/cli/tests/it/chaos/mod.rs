@@ -123,6 +123,12 @@ async fn run(
         report.faults,
         graph.retry_after_violations.len()
     );
+    for v in &graph.retry_after_violations {
+        eprintln!(
+            "  early request: {} {} ms early, {} ms after the throttling answer: {}",
+            v.key, v.early_ms, v.after_throttle_ms, v.path
+        );
+    }
     report
 }
 

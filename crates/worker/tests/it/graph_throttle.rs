@@ -1,0 +1,165 @@
+//! Graph's `Retry-After` outlives the worker that was told it: a worker
+//! killed while waiting one out, or restarted after a long one, leaves the
+//! deadline in the database, and the fresh worker (a new Graph client with
+//! empty in-memory gates) does not call the fake Graph before it. A
+//! `Retry-After` far in the future is capped at an hour.
+
+use crate::graph_support::{Rig, invoice};
+use sentra_domain::graph_jobs;
+use sentra_store::repo::m365_mailbox::Health;
+use sentra_testkit::{Fault, NewMessage};
+
+const MESSAGES: &str = "select count(*) from message where org_id = $1";
+
+/// Seconds until the mailbox's persisted deadline (negative once passed,
+/// `None` when none was recorded).
+async fn throttled_for(rig: &Rig) -> Option<f64> {
+    sqlx::query_scalar(
+        "select extract(epoch from throttled_until - now())::float8 from mailbox where id = $1",
+    )
+    .bind(rig.mailbox.as_uuid())
+    .fetch_one(rig.w.db.superuser())
+    .await
+    .unwrap()
+}
+
+/// Polls until the mailbox's deadline is recorded and still ahead.
+async fn until_throttled(rig: &Rig) -> f64 {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(s) = throttled_for(rig).await.filter(|s| *s > 0.0) {
+            return s;
+        }
+        assert!(
+            start.elapsed() < crate::graph_support::PATIENCE,
+            "no deadline recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_killed_while_waiting_out_a_retry_after_leaves_the_deadline_to_its_successor() {
+    let Some(mut rig) = Rig::start().await else {
+        return;
+    };
+    rig.connect().await;
+    let upn = rig.s.monitored.upn.clone();
+    // 4 s: shorter than the rig's 5 s inline wait, so the client sleeps it
+    // out inside the job — and the worker is killed while it sleeps.
+    rig.fake
+        .inject(Fault::throttled(Some("4")).for_mailbox(&upn));
+    rig.fake
+        .add_message(&upn, NewMessage::new(invoice(1)))
+        .unwrap();
+    rig.enqueue(graph_jobs::SYNC, false).await;
+    let left = until_throttled(&rig).await;
+    assert!(left <= 4.5, "the deadline is the Retry-After: {left}");
+    rig.kill_and_restart().await;
+    // A notification for the mailbox reaches the fresh worker at once.
+    rig.enqueue(graph_jobs::SYNC, false).await;
+    rig.until_count(MESSAGES, 1).await;
+    rig.stop().await;
+    let report = rig.fake.report();
+    assert!(
+        report.retry_after_violations.is_empty(),
+        "{:?}",
+        report.retry_after_violations
+    );
+    assert_eq!(rig.count(MESSAGES).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_started_before_a_long_retry_after_is_deferred_to_it_without_spending_an_attempt() {
+    let Some(mut rig) = Rig::start().await else {
+        return;
+    };
+    rig.connect().await;
+    let upn = rig.s.monitored.upn.clone();
+    // 8 s: longer than the rig's 5 s inline wait, so the job that met it
+    // fails and is rescheduled after it.
+    rig.fake
+        .inject(Fault::throttled(Some("8")).for_mailbox(&upn));
+    rig.fake
+        .add_message(&upn, NewMessage::new(invoice(1)))
+        .unwrap();
+    rig.enqueue(graph_jobs::SYNC, false).await;
+    rig.until("degraded", |m| m.health == Health::Degraded)
+        .await;
+    assert!(until_throttled(&rig).await > 5.0);
+    rig.kill_and_restart().await;
+    // A notification's sync, due now, for the fresh worker: it must wait.
+    rig.enqueue(graph_jobs::SYNC, false).await;
+    let start = std::time::Instant::now();
+    let deferred: (i32, f64) = loop {
+        let row: Option<(i32, f64)> = sqlx::query_as(
+            "select attempts, extract(epoch from run_at - now())::float8 from job
+              where org_id = $1 and kind = 'graph.sync' and status = 'queued'
+                and dedupe_key is not null",
+        )
+        .bind(rig.w.org.as_uuid())
+        .fetch_optional(rig.w.db.superuser())
+        .await
+        .unwrap();
+        match row {
+            Some((attempts, wait)) if wait > 1.0 => break (attempts, wait),
+            _ => {}
+        }
+        assert!(
+            start.elapsed() < crate::graph_support::PATIENCE,
+            "the new sync job was not deferred"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(deferred.0, 0, "a deferral spends no attempt");
+    assert!(
+        deferred.1 <= 8.5,
+        "deferred to the deadline: {}",
+        deferred.1
+    );
+    rig.until_count(MESSAGES, 1).await;
+    rig.until("healthy again", |m| m.health == Health::Healthy)
+        .await;
+    rig.stop().await;
+    let report = rig.fake.report();
+    assert!(
+        report.retry_after_violations.is_empty(),
+        "{:?}",
+        report.retry_after_violations
+    );
+    assert_eq!(rig.count(MESSAGES).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retry_after_centuries_away_is_capped_at_an_hour() {
+    let Some(mut rig) = Rig::start().await else {
+        return;
+    };
+    rig.connect().await;
+    let upn = rig.s.monitored.upn.clone();
+    // About 317 years: a buggy or hostile header.
+    rig.fake
+        .inject(Fault::throttled(Some("9999999999")).for_mailbox(&upn));
+    rig.fake
+        .add_message(&upn, NewMessage::new(invoice(1)))
+        .unwrap();
+    rig.enqueue(graph_jobs::SYNC, false).await;
+    rig.until("degraded", |m| m.health == Health::Degraded)
+        .await;
+    let held = until_throttled(&rig).await;
+    let retry: f64 = sqlx::query_scalar(
+        "select extract(epoch from max(run_at) - now())::float8 from job
+          where org_id = $1 and kind = 'graph.sync' and status = 'queued'",
+    )
+    .bind(rig.w.org.as_uuid())
+    .fetch_one(rig.w.db.superuser())
+    .await
+    .unwrap();
+    rig.stop().await;
+    assert!(held > 3000.0 && held <= 3600.0, "persisted hold {held} s");
+    assert!(
+        retry > 3000.0 && retry <= 3600.0,
+        "job retried in {retry} s"
+    );
+    assert!(rig.fake.report().retry_after_violations.is_empty());
+}

@@ -165,10 +165,11 @@ impl Runner {
                 }
             };
             // Shutdown may have been asked for while the claim was in flight:
-            // what it returned has not started, so it goes back untouched.
+            // what it returned has not started, so it goes back, due now, with
+            // its attempt returned.
             if !claimed.is_empty() && (&mut shutdown).now_or_never().is_some() {
                 for job in &claimed {
-                    if let Err(e) = queue::unclaim(&self.pool, job).await {
+                    if let Err(e) = queue::defer(&self.pool, job, Duration::ZERO).await {
                         tracing::warn!(error = %e, job = %job.id, "handing back a claim failed; its lease will free it");
                     }
                 }

@@ -7,7 +7,7 @@ use sentra_domain::OrgId;
 use sentra_store::audit::{self, NewEvent, VerifyReport, verify};
 use sentra_store::queue::{
     self, ClaimedJob, Enqueued, FailOutcome, JobId, NewJob, backoff, cancel_for, claim, complete,
-    enqueue, fail, list_parked, requeue, unclaim,
+    enqueue, fail, list_parked, requeue,
 };
 use sentra_store::testing::TestDb;
 use sentra_store::{AppPool, StoreError, TenantTx};
@@ -177,10 +177,18 @@ async fn an_unstarted_claim_handed_back_is_due_again_with_its_attempt_returned()
         .await
         .unwrap()
         .remove(0);
-    assert!(unclaim(db.app_pool(), &first).await.unwrap());
+    assert!(
+        queue::defer(db.app_pool(), &first, Duration::ZERO)
+            .await
+            .unwrap()
+    );
     assert_eq!(status(&db, job.id).await, ("queued".to_owned(), 0));
     // A stale claim cannot be handed back twice, nor take back a new claim.
-    assert!(!unclaim(db.app_pool(), &first).await.unwrap());
+    assert!(
+        !queue::defer(db.app_pool(), &first, Duration::ZERO)
+            .await
+            .unwrap()
+    );
     let second = claim(db.app_pool(), "other", LEASE, 5)
         .await
         .unwrap()
@@ -190,7 +198,11 @@ async fn an_unstarted_claim_handed_back_is_due_again_with_its_attempt_returned()
         attempts: 0,
         ..second.clone()
     };
-    assert!(!unclaim(db.app_pool(), &stale).await.unwrap());
+    assert!(
+        !queue::defer(db.app_pool(), &stale, Duration::ZERO)
+            .await
+            .unwrap()
+    );
     assert_eq!(status(&db, job.id).await, ("running".to_owned(), 1));
 }
 

@@ -48,7 +48,7 @@
 //!
 //! Every hold the Graph client puts on a mailbox or tenant is written to the
 //! database before the client waits it out, and every job reads it back when
-//! it starts ([`throttle`]): a job that starts before the deadline waits (a
+//! it starts (`throttle`): a job that starts before the deadline waits (a
 //! hold the client would wait out inline) or is deferred to the deadline
 //! without spending an attempt. A sync job checks before it lets go of its
 //! dedupe key, so notifications during the hold merge into the deferred

@@ -508,6 +508,30 @@ pub async fn release_dedupe_key(pool: &AppPool, job: &ClaimedJob) -> Result<bool
     Ok(done.rows_affected() == 1)
 }
 
+/// Puts a running claim back, due after `delay` (capped at [`MAX_BACKOFF`]),
+/// with the attempt it was charged returned: the job did not fail, it found
+/// it must not start yet (Graph's `Retry-After`, persisted by an earlier
+/// run), or the worker was asked to stop before it started (`delay` zero).
+/// Keeps its dedupe key and `last_error`. Returns whether the claim was
+/// current.
+pub async fn defer(pool: &AppPool, job: &ClaimedJob, delay: Duration) -> Result<bool, StoreError> {
+    let mut tx = TenantTx::begin(pool, job.org, None).await?;
+    let done = sqlx::query(
+        "update job set status = 'queued', attempts = attempts - 1, run_at = now() + $3,
+                        locked_until = null, locked_by = null
+         where id = $1 and status = 'running' and attempts = $2",
+    )
+    .bind(job.id.as_uuid())
+    .bind(job.attempts)
+    .bind(Duration::from_micros(
+        u64::try_from(delay.min(MAX_BACKOFF).as_micros()).unwrap_or(u64::MAX),
+    ))
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// The organisation's queued and running jobs of `kind` whose payload
 /// contains `payload_contains` (JSON containment, `@>`), except `except`:
 /// for kinds that schedule their own successor and so cannot hold one

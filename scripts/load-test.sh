@@ -9,6 +9,7 @@
 #   RESEED=1 bash scripts/load-test.sh        # drop and seed again
 #   CACHE_MS=0 bash scripts/load-test.sh      # the session and page caches off
 #   BIN=path/to/sentra bash scripts/load-test.sh   # another build, not rebuilt
+#   WRITES=50 bash scripts/load-test.sh       # plus 50 changes/s to random orgs (pgbench)
 #
 # Needs: PostgreSQL at $DATABASE_URL (a superuser: the seed bypasses forced
 # RLS), wrk (apt-get install wrk). Not part of scripts/test.sh: it takes
@@ -60,6 +61,9 @@ if [ -n "${RESEED:-}" ] || [ -z "$exists" ]; then
   psql "${base}/${DB}" -q -v orgs="$ORGS" -v per_org="$PER_ORG" -f scripts/load/seed.sql
   end=$(date +%s.%N)
   printf 'seed time: %.1f s\n' "$(echo "$end - $start" | bc)" | tee "$out/seed-time.txt"
+  # As autovacuum would soon: the visibility map lets the list and the
+  # dashboard's counts use index-only scans, as on a settled production database.
+  psql "${base}/${DB}" -qc "vacuum analyze"
 fi
 psql "${base}/${DB}" -tAc "select md5('load-session-' || n) from generate_series(1, $ORGS) n" > "$out/tokens.txt"
 # Sessions expire 12 hours after the seed: renew them for this run.
@@ -88,6 +92,18 @@ for path in ${PATHS:-/api/v1/messages /messages /}; do
   # A short warm-up so the first measured second is not connection set-up.
   LOAD_PATH="$path" LOAD_TOKENS="$out/tokens.txt" wrk -t"$THREADS" -c"$CONNECTIONS" -d5s \
     -s scripts/load/rotate.lua "http://127.0.0.1:$PORT" >/dev/null
+  writer=
+  if [ -n "${WRITES:-}" ]; then
+    # Changes to random organisations while wrk runs (each invalidates that
+    # organisation's cached pages through its change notification).
+    pgbench -n -q -c 1 -R "$WRITES" -T "${DURATION%s}" -D orgs="$ORGS" -f scripts/load/writes.sql \
+      "${base}/${DB}" > "$out/writes.txt" 2>&1 &
+    writer=$!
+  fi
   LOAD_PATH="$path" LOAD_TOKENS="$out/tokens.txt" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" \
     --latency -s scripts/load/rotate.lua "http://127.0.0.1:$PORT" | tee -a "$out/wrk.txt" | grep RESULT
+  if [ -n "$writer" ]; then
+    wait "$writer"
+    echo "writes: $(grep -E 'number of transactions actually processed' "$out/writes.txt")"
+  fi
 done

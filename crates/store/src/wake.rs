@@ -1,5 +1,6 @@
-//! Waking idle workers when a job is enqueued: Postgres `LISTEN`/`NOTIFY`
-//! on one channel.
+//! Postgres `LISTEN`/`NOTIFY`: waking idle workers when a job is enqueued
+//! ([`JOB_CHANNEL`]), and telling web processes which organisation or user
+//! a committed change touched ([`CHANGE_CHANNEL`], for their read cache).
 //!
 //! [`crate::queue::enqueue`] and [`crate::queue::requeue`] call
 //! `pg_notify` in the caller's transaction. Postgres delivers a notification
@@ -13,6 +14,7 @@
 //! workers keep polling as a safety net; the wake-up only removes the wait.
 
 use crate::{AppPool, StoreError};
+use sentra_domain::{OrgId, UserId};
 use sqlx::postgres::PgListener;
 
 /// The channel enqueues notify and workers listen on.
@@ -29,9 +31,9 @@ impl JobListener {
     /// Takes a connection from `pool` and listens on it (`LISTEN` needs no
     /// privilege, so `sentra_app` can).
     pub async fn connect(pool: &AppPool) -> Result<Self, StoreError> {
-        let mut inner = PgListener::connect_with(pool.pool()).await?;
-        inner.listen(JOB_CHANNEL).await?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner: listen(pool, JOB_CHANNEL).await?,
+        })
     }
 
     /// Waits for the next notification. `Ok(false)` means the connection
@@ -40,6 +42,70 @@ impl JobListener {
     /// listener is broken; drop it and connect again later.
     pub async fn recv(&mut self) -> Result<bool, StoreError> {
         Ok(self.inner.try_recv().await?.is_some())
+    }
+}
+
+async fn listen(pool: &AppPool, channel: &str) -> Result<PgListener, StoreError> {
+    let mut inner = PgListener::connect_with(pool.pool()).await?;
+    inner.listen(channel).await?;
+    Ok(inner)
+}
+
+/// The channel the triggers of migration `0101_change_notify.sql` notify at
+/// the commit of every change to a tenant table (but `job` and
+/// `audit_event`), an organisation, an account, a membership or a session.
+pub const CHANGE_CHANNEL: &str = "sentra_change";
+
+/// What a committed change touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// A row of this organisation (payload `o:<uuid>`).
+    Org(OrgId),
+    /// This account, one of its sessions or memberships (`u:<uuid>`).
+    User(UserId),
+    /// Anything: the connection was re-established and notifications may
+    /// have been lost meanwhile, or a payload was not understood.
+    Everything,
+}
+
+impl Change {
+    /// Reads a payload of [`CHANGE_CHANNEL`]; anything unexpected is
+    /// [`Change::Everything`], the safe answer for a cache.
+    pub fn parse(payload: &str) -> Self {
+        let parsed = payload
+            .split_once(':')
+            .and_then(|(kind, id)| Some((kind, uuid::Uuid::parse_str(id).ok()?)));
+        match parsed {
+            Some(("o", id)) => Self::Org(OrgId::from_uuid(id)),
+            Some(("u", id)) => Self::User(UserId::from_uuid(id)),
+            _ => Self::Everything,
+        }
+    }
+}
+
+/// A connection listening on [`CHANGE_CHANNEL`] (one pool connection for
+/// as long as it lives).
+#[derive(Debug)]
+pub struct ChangeListener {
+    inner: PgListener,
+}
+
+impl ChangeListener {
+    /// Takes a connection from `pool` and listens on it.
+    pub async fn connect(pool: &AppPool) -> Result<Self, StoreError> {
+        Ok(Self {
+            inner: listen(pool, CHANGE_CHANNEL).await?,
+        })
+    }
+
+    /// Waits for the next change. A lost connection is re-established and
+    /// reported as [`Change::Everything`]; an error means the listener is
+    /// broken: drop it and connect again later.
+    pub async fn recv(&mut self) -> Result<Change, StoreError> {
+        Ok(match self.inner.try_recv().await? {
+            Some(n) => Change::parse(n.payload()),
+            None => Change::Everything,
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 //! The read cache's hot path (`web::read_cache`): what a cached page costs
 //! before any I/O — hashing the cookie, finding the session among many, and
-//! the generation check — and what filling an entry costs.
+//! the change check — and what filling an entry costs.
 //!
 //! `cargo bench -p sentra-web --bench read_cache`
 
@@ -23,6 +23,7 @@ fn session(n: u128) -> AnySession {
         public_id: uuid::Uuid::from_u128(n),
         mfa_enrolled: true,
         home: None,
+        expires_at: std::time::Instant::now() + Duration::from_hours(1),
     }
 }
 
@@ -32,7 +33,7 @@ fn bench(c: &mut Criterion) {
         .map(|_| SessionToken::generate().expect("randomness"))
         .collect();
     for (i, t) in tokens.iter().enumerate() {
-        cache.put_session(t.storage_hash(), cache.generation(), session(i as u128));
+        cache.put_session(t.storage_hash(), cache.mark(), session(i as u128));
     }
     let mut i = 0usize;
     c.bench_function("session hit (hash cookie + lookup among 10,000)", |b| {
@@ -48,7 +49,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("session fill", |b| {
         b.iter(|| {
             i = (i + 7919) % tokens.len();
-            cache.put_session(tokens[i].storage_hash(), cache.generation(), session(1));
+            cache.put_session(tokens[i].storage_hash(), cache.mark(), session(1));
         });
     });
 }

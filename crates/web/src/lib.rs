@@ -424,6 +424,7 @@ pub struct Application {
     router: Router,
     addr: SocketAddr,
     pool: AppPool,
+    read_cache: Arc<read_cache::ReadCache>,
 }
 
 impl Application {
@@ -449,11 +450,13 @@ impl Application {
             source,
         })?;
         let pool = state.pool.clone();
+        let read_cache = state.read_cache.clone();
         Ok(Self {
             listener,
             router: build_router(state),
             addr,
             pool,
+            read_cache,
         })
     }
 
@@ -465,7 +468,8 @@ impl Application {
     /// Serves until `shutdown` completes, then finishes in-flight requests
     /// and closes the pool. Expired sessions are deleted every
     /// [`SESSION_PURGE_EVERY`] meanwhile (they are already refused; this
-    /// only keeps the table small).
+    /// only keeps the table small), and the read cache, when on, follows
+    /// the database's change notifications ([`read_cache::follow_changes`]).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -480,6 +484,10 @@ impl Application {
                 }
             }
         });
+        let follower = tokio::spawn(read_cache::follow_changes(
+            self.read_cache.clone(),
+            self.pool.clone(),
+        ));
         // Connect info gives handlers the peer address (public-form throttling).
         let served = axum::serve(
             self.listener,
@@ -489,6 +497,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         purger.abort();
+        follower.abort();
         self.pool.close().await;
         served
     }

@@ -1,25 +1,38 @@
-//! Short-lived in-process caches for the hottest reads: the three pages
-//! people leave open and reload (`GET /`, `GET /messages`,
-//! `GET /api/v1/messages`) and the session checks of those requests. Every
-//! other request, and every write, checks its session in the database.
+//! In-process caches for the hottest reads: the three pages people leave
+//! open and reload (`GET /`, `GET /messages`, `GET /api/v1/messages`) and the
+//! session checks of those requests. Every other request, and every write,
+//! checks its session in the database.
 //!
-//! Why: under load each of those requests costs two to three milliseconds of
+//! Why: uncached, each of those requests costs one to three milliseconds of
 //! CPU, about half of it the database's (docs/PERFORMANCE.md), and a person's
-//! dashboard does not change from one second to the next. Both caches hold
-//! an entry for at most [`ReadCache::ttl`] (`SENTRA_CACHE_MS`: 1,000 ms in
-//! `sentra serve` unless set, 0 turns both off; off in [`AppState::new`]),
-//! which bounds how stale a session or a page can be:
+//! dashboard does not change from one second to the next. How long an entry
+//! is served depends on whether this process hears about changes:
 //!
-//! - Anything this process changes is visible at once. Every state-changing
-//!   request (any method but GET, HEAD and OPTIONS) moves a generation
-//!   counter when it finishes, and entries from an older generation are
-//!   never served, so sign-out, session revocation, MFA, role changes and
-//!   case updates made here take effect for the very next request. An entry
-//!   filled by a read that raced a write is tagged with the generation the
-//!   read started in, so it is dead on arrival.
-//! - Changes made elsewhere (another `sentra serve`, the worker storing new
-//!   mail, an administrator in psql) show up within the TTL: a revoked
-//!   session keeps working on this process for at most that long.
+//! - **Following changes** (the normal state of `sentra serve`, see
+//!   [`follow_changes`]): migration `0101_change_notify.sql` makes every
+//!   committed change to a tenant row, an organisation, an account, a
+//!   membership or a session notify the organisation or user it touched,
+//!   whoever made it (another `sentra serve`, the worker storing new mail,
+//!   psql). The entries of that organisation or user are dropped as the
+//!   notification arrives, a few milliseconds after the commit, and an entry
+//!   otherwise lives at most [`LIVE_MAX_AGE`] (the bound for what only time
+//!   changes, like a session's expiry). While the listener is reconnecting,
+//!   and when it reconnects (notifications may have been lost), everything
+//!   is dropped and the short lifetime below applies.
+//! - **Not following** (before the listener connects, or without one, as in
+//!   tests): an entry lives [`ReadCache::ttl`] (`SENTRA_CACHE_MS`, 1,000 ms
+//!   in `sentra serve` unless set), so a change made elsewhere shows within
+//!   it. `SENTRA_CACHE_MS=0` turns both caches off.
+//!
+//! A write through this process is visible to its very next request: every
+//! state-changing request (any method but GET, HEAD and OPTIONS) drops, when
+//! it finishes, the entries of the writer's organisation and account (known
+//! from the session cache), or every entry when the writer is not known or
+//! changes are not being followed. Sign-out, revocation, MFA, role changes
+//! and case updates made here therefore take effect at once for the writer's
+//! organisation; other organisations follow at the notification. An entry
+//! filled by a read that raced a change is tagged with the moment the read
+//! started, so it is dead on arrival.
 //!
 //! A page is cached only for a fully signed-in session (MFA enrolled and
 //! passed, so the policy checks the handler makes cannot refuse it), keyed
@@ -35,13 +48,17 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sentra_domain::{OrgId, Role, UserId};
+use sentra_store::AppPool;
+use sentra_store::wake::{Change, ChangeListener};
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The default time an entry lives.
+/// The default lifetime of an entry while changes are not followed.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(1);
+/// The longest an entry is served while changes are followed.
+pub const LIVE_MAX_AGE: Duration = Duration::from_secs(30);
 /// Sessions held at most; past it, expired entries go, then everything.
 pub const MAX_SESSIONS: usize = 20_000;
 /// Bytes of cached page bodies held at most (same policy).
@@ -50,6 +67,11 @@ pub const MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
 pub const MAX_BODY: usize = 512 * 1024;
 /// The paths whose GET responses may be cached.
 pub const CACHED_PATHS: [&str; 3] = ["/", "/messages", "/api/v1/messages"];
+/// Organisations and users whose last change is remembered; past it, every
+/// entry is dropped and the record starts again.
+const MAX_CHANGED: usize = 100_000;
+/// How long the follower waits before connecting again after a failure.
+const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
 /// What identifies one cached page: who asks (the organisation and role
 /// come from their membership, never from the request) and what exactly.
@@ -71,11 +93,26 @@ struct Page {
     body: Bytes,
 }
 
+/// Whose data an entry holds: a change to either ends it.
+#[derive(Debug, Clone, Copy)]
+struct Owner {
+    user: UserId,
+    org: Option<OrgId>,
+}
+
 #[derive(Debug)]
 struct Entry<T> {
     at: Instant,
-    generation: u64,
+    /// The change counter when the read that filled it started.
+    start: u64,
+    owner: Owner,
     value: T,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Scope {
+    Org(OrgId),
+    User(UserId),
 }
 
 #[derive(Debug, Default)]
@@ -84,11 +121,19 @@ struct Pages {
     bytes: usize,
 }
 
-/// The two caches and the generation counter (one per `AppState`).
+/// The two caches and what has changed since (one per `AppState`).
 #[derive(Debug)]
 pub struct ReadCache {
     ttl: Duration,
-    generation: AtomicU64,
+    /// Counts every change heard or made; entries remember its value when
+    /// their read started.
+    counter: AtomicU64,
+    /// The counter at the last "everything changed".
+    reset_at: AtomicU64,
+    /// Whether [`follow_changes`] is connected and listening.
+    live: AtomicBool,
+    /// The counter at each organisation's and user's last change.
+    changed: Mutex<HashMap<Scope, u64>>,
     sessions: Mutex<HashMap<String, Entry<AnySession>>>,
     pages: Mutex<Pages>,
 }
@@ -100,17 +145,21 @@ impl Default for ReadCache {
 }
 
 impl ReadCache {
-    /// Caches living `ttl`; zero disables both.
+    /// Caches whose entries live `ttl` while changes are not followed;
+    /// zero disables both.
     pub fn new(ttl: Duration) -> Self {
         Self {
             ttl,
-            generation: AtomicU64::new(0),
+            counter: AtomicU64::new(0),
+            reset_at: AtomicU64::new(0),
+            live: AtomicBool::new(false),
+            changed: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),
             pages: Mutex::new(Pages::default()),
         }
     }
 
-    /// How long an entry is served.
+    /// How long an entry is served while changes are not followed.
     pub fn ttl(&self) -> Duration {
         self.ttl
     }
@@ -120,19 +169,82 @@ impl ReadCache {
         !self.ttl.is_zero()
     }
 
-    /// The current generation; read it before the database read whose
-    /// result is then stored.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+    /// Whether changes made elsewhere are being followed.
+    pub fn live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
     }
 
-    /// Makes every entry stale (something in this process changed state).
+    /// The moment to tag a read with; take it before the database read
+    /// whose result is then stored.
+    pub fn mark(&self) -> u64 {
+        self.counter.load(Ordering::Acquire)
+    }
+
+    fn tick(&self) -> u64 {
+        self.counter.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Makes every entry stale.
     pub fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        let now = self.tick();
+        self.reset_at.fetch_max(now, Ordering::AcqRel);
+    }
+
+    /// Makes the entries of this organisation (or user) stale.
+    pub fn changed(&self, change: Change) {
+        let scope = match change {
+            Change::Org(org) => Scope::Org(org),
+            Change::User(user) => Scope::User(user),
+            Change::Everything => return self.invalidate(),
+        };
+        let Ok(mut changed) = self.changed.lock() else {
+            return self.invalidate();
+        };
+        // Ticked under the lock, so a reader never sees the counter move
+        // past a change that is not yet recorded.
+        let now = self.tick();
+        changed.insert(scope, now);
+        if changed.len() > MAX_CHANGED {
+            changed.clear();
+            drop(changed);
+            self.invalidate();
+        }
+    }
+
+    fn set_live(&self, live: bool) {
+        if live {
+            // Entries filled before the listener connected may have missed
+            // changes: drop them first, then trust the notifications.
+            self.invalidate();
+            self.live.store(true, Ordering::Release);
+        } else {
+            self.live.store(false, Ordering::Release);
+            self.invalidate();
+        }
+    }
+
+    fn max_age(&self) -> Duration {
+        if self.live() {
+            LIVE_MAX_AGE.max(self.ttl)
+        } else {
+            self.ttl
+        }
+    }
+
+    /// Whether nothing `owner`'s data depends on changed since `start`.
+    fn unchanged_since(&self, owner: Owner, start: u64) -> bool {
+        if self.reset_at.load(Ordering::Acquire) > start {
+            return false;
+        }
+        let Ok(changed) = self.changed.lock() else {
+            return false;
+        };
+        let after = |scope| changed.get(&scope).is_some_and(|&at| at > start);
+        !after(Scope::User(owner.user)) && !owner.org.is_some_and(|o| after(Scope::Org(o)))
     }
 
     fn fresh<T>(&self, e: &Entry<T>, now: Instant) -> bool {
-        e.generation == self.generation() && now.duration_since(e.at) < self.ttl
+        now.duration_since(e.at) < self.max_age() && self.unchanged_since(e.owner, e.start)
     }
 
     /// The cached session for the cookie's storage hash, if fresh.
@@ -141,14 +253,20 @@ impl ReadCache {
             return None;
         }
         let map = self.sessions.lock().ok()?;
+        let now = Instant::now();
         map.get(hash)
-            .filter(|e| self.fresh(e, Instant::now()))
+            .filter(|e| now < e.value.expires_at && self.fresh(e, now))
             .map(|e| e.value.clone())
     }
 
-    /// Remembers a session read from the database in `generation`.
-    pub fn put_session(&self, hash: String, generation: u64, session: AnySession) {
-        if !self.enabled() || generation != self.generation() {
+    /// Remembers a session read from the database by a read that started
+    /// at `start` (see [`ReadCache::mark`]).
+    pub fn put_session(&self, hash: String, start: u64, session: AnySession) {
+        let owner = Owner {
+            user: session.user,
+            org: session.home.as_ref().map(|h| h.org),
+        };
+        if !self.enabled() || !self.unchanged_since(owner, start) {
             return;
         }
         let Ok(mut map) = self.sessions.lock() else {
@@ -165,7 +283,8 @@ impl ReadCache {
             hash,
             Entry {
                 at: now,
-                generation,
+                start,
+                owner,
                 value: session,
             },
         );
@@ -180,8 +299,12 @@ impl ReadCache {
             .map(|e| e.value.clone())
     }
 
-    fn put_page(&self, key: PageKey, generation: u64, page: Page) {
-        if generation != self.generation() || page.body.len() > MAX_BODY {
+    fn put_page(&self, key: PageKey, start: u64, page: Page) {
+        let owner = Owner {
+            user: key.user,
+            org: Some(key.org),
+        };
+        if !self.unchanged_since(owner, start) || page.body.len() > MAX_BODY {
             return;
         }
         let Ok(mut pages) = self.pages.lock() else {
@@ -201,7 +324,8 @@ impl ReadCache {
             key,
             Entry {
                 at: now,
-                generation,
+                start,
+                owner,
                 value: page,
             },
         );
@@ -209,18 +333,63 @@ impl ReadCache {
             pages.bytes -= old.value.body.len();
         }
     }
+
+    /// After a write through this process by `writer` (if known).
+    fn wrote(&self, writer: Option<&AnySession>) {
+        match writer {
+            Some(any) if self.live() => {
+                self.changed(Change::User(any.user));
+                if let Some(home) = &any.home {
+                    self.changed(Change::Org(home.org));
+                }
+            }
+            _ => self.invalidate(),
+        }
+    }
+}
+
+/// Follows [`sentra_store::wake::CHANGE_CHANNEL`] for `cache` until the
+/// task is dropped: connects, drops what changed as notifications arrive,
+/// and on a lost connection falls back to the short lifetime and connects
+/// again after [`RECONNECT_AFTER`]. `sentra serve` runs one per process.
+pub async fn follow_changes(cache: Arc<ReadCache>, pool: AppPool) {
+    if !cache.enabled() {
+        return;
+    }
+    loop {
+        match ChangeListener::connect(&pool).await {
+            Ok(mut listener) => {
+                cache.set_live(true);
+                loop {
+                    match listener.recv().await {
+                        Ok(change) => cache.changed(change),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "read cache: change listener lost");
+                            break;
+                        }
+                    }
+                }
+                cache.set_live(false);
+            }
+            Err(e) => tracing::warn!(error = %e, "read cache: cannot listen for changes"),
+        }
+        tokio::time::sleep(RECONNECT_AFTER).await;
+    }
 }
 
 /// Middleware around the application: serves the cacheable pages from the
-/// cache when it can and fills it when it cannot, and invalidates both
-/// caches after every state-changing request.
+/// cache when it can and fills it when it cannot, and drops what a
+/// state-changing request may have changed when it finishes.
 pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let cache = state.read_cache.clone();
     let method = req.method().clone();
     if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        let writer = crate::session::token_from(req.headers(), state.secure_cookies)
+            .filter(|_| !req.headers().contains_key(header::AUTHORIZATION))
+            .and_then(|token| cache.session(&token.storage_hash()));
         let res = next.run(req).await;
         // After the handler committed, before the client sees the answer.
-        cache.invalidate();
+        cache.wrote(writer.as_ref());
         return res;
     }
     if !cache.enabled()
@@ -230,7 +399,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     {
         return next.run(req).await;
     }
-    let generation = cache.generation();
+    let start = cache.mark();
     let Some(token) = crate::session::token_from(req.headers(), state.secure_cookies) else {
         return next.run(req).await;
     };
@@ -239,7 +408,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         Some(any) => any,
         None => match AnySession::from_headers(req.headers(), &state).await {
             Ok(Some(any)) => {
-                cache.put_session(hash, generation, any.clone());
+                cache.put_session(hash, start, any.clone());
                 any
             }
             // No session, or the database failed: the handler answers as usual.
@@ -279,7 +448,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     };
     cache.put_page(
         key,
-        generation,
+        start,
         Page {
             headers: parts.headers.clone(),
             body: bytes.clone(),
@@ -307,32 +476,129 @@ mod tests {
             public_id: uuid::Uuid::nil(),
             mfa_enrolled: true,
             home: None,
+            expires_at: Instant::now() + Duration::from_hours(1),
+        }
+    }
+
+    fn uuid(n: u128) -> uuid::Uuid {
+        uuid::Uuid::from_u128(n)
+    }
+
+    fn member(user: UserId, org: OrgId) -> AnySession {
+        AnySession {
+            home: Some(sentra_store::repo::session::Home {
+                org,
+                role: Role::Owner,
+                org_name: "Acme".to_owned(),
+            }),
+            ..session(user)
         }
     }
 
     #[test]
-    fn an_entry_from_an_older_generation_is_never_served() {
+    fn an_entry_read_before_a_change_is_never_served() {
         let cache = ReadCache::new(Duration::from_mins(1));
-        let user = UserId::from_uuid(uuid::Uuid::from_u128(1));
-        let g = cache.generation();
-        cache.put_session("h".to_owned(), g, session(user));
+        let user = UserId::from_uuid(uuid(1));
+        let start = cache.mark();
+        cache.put_session("h".to_owned(), start, session(user));
         assert_eq!(cache.session("h").map(|s| s.user), Some(user));
         cache.invalidate();
         assert!(cache.session("h").is_none());
-        // A read that started before the write stores nothing.
-        cache.put_session("h".to_owned(), g, session(user));
+        // A read that started before the change stores nothing.
+        cache.put_session("h".to_owned(), start, session(user));
+        assert!(cache.session("h").is_none());
+    }
+
+    #[test]
+    fn a_change_drops_only_its_organisations_and_users_entries() {
+        let cache = ReadCache::new(Duration::from_mins(1));
+        let (a, b) = (OrgId::from_uuid(uuid(10)), OrgId::from_uuid(uuid(11)));
+        let (ua, ub, uc) = (
+            UserId::from_uuid(uuid(20)),
+            UserId::from_uuid(uuid(21)),
+            UserId::from_uuid(uuid(22)),
+        );
+        let start = cache.mark();
+        cache.put_session("a".to_owned(), start, member(ua, a));
+        cache.put_session("b".to_owned(), start, member(ub, b));
+        cache.put_session("c".to_owned(), start, member(uc, b));
+        cache.changed(Change::Org(a));
+        assert!(cache.session("a").is_none());
+        assert!(cache.session("b").is_some() && cache.session("c").is_some());
+        cache.changed(Change::User(ub));
+        assert!(cache.session("b").is_none());
+        assert!(cache.session("c").is_some());
+        // A read started before org a's change may not fill a's entry; one
+        // started after may.
+        cache.put_session("a".to_owned(), start, member(ua, a));
+        assert!(cache.session("a").is_none());
+        cache.put_session("a".to_owned(), cache.mark(), member(ua, a));
+        assert!(cache.session("a").is_some());
+        cache.changed(Change::Everything);
+        assert!(cache.session("a").is_none() && cache.session("c").is_none());
+    }
+
+    #[test]
+    fn a_known_writer_drops_its_own_entries_when_live_and_everything_otherwise() {
+        let cache = ReadCache::new(Duration::from_mins(1));
+        let (a, b) = (OrgId::from_uuid(uuid(30)), OrgId::from_uuid(uuid(31)));
+        let (ua, ub) = (UserId::from_uuid(uuid(40)), UserId::from_uuid(uuid(41)));
+        let fill = |cache: &ReadCache| {
+            let start = cache.mark();
+            cache.put_session("a".to_owned(), start, member(ua, a));
+            cache.put_session("b".to_owned(), start, member(ub, b));
+        };
+        fill(&cache);
+        cache.wrote(Some(&member(ua, a)));
+        assert!(cache.session("a").is_none() && cache.session("b").is_none());
+        cache.set_live(true);
+        fill(&cache);
+        cache.wrote(Some(&member(ua, a)));
+        assert!(cache.session("a").is_none());
+        assert!(cache.session("b").is_some());
+        cache.wrote(None);
+        assert!(cache.session("b").is_none());
+        // Losing the listener drops everything.
+        fill(&cache);
+        cache.set_live(false);
+        assert!(cache.session("a").is_none() && cache.session("b").is_none());
+    }
+
+    #[test]
+    fn live_entries_outlive_the_short_lifetime_but_not_the_cap() {
+        let cache = ReadCache::new(Duration::from_millis(1));
+        let user = UserId::from_uuid(uuid(50));
+        cache.set_live(true);
+        cache.put_session("h".to_owned(), cache.mark(), session(user));
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(cache.session("h").is_some());
+        assert_eq!(cache.max_age(), LIVE_MAX_AGE);
+        cache.set_live(false);
+        assert_eq!(cache.max_age(), Duration::from_millis(1));
+    }
+
+    #[test]
+    fn a_session_is_never_served_past_its_own_expiry() {
+        let cache = ReadCache::new(Duration::from_mins(1));
+        cache.set_live(true);
+        let ending = AnySession {
+            expires_at: Instant::now() + Duration::from_millis(2),
+            ..session(UserId::from_uuid(uuid(60)))
+        };
+        cache.put_session("h".to_owned(), cache.mark(), ending);
+        std::thread::sleep(Duration::from_millis(5));
         assert!(cache.session("h").is_none());
     }
 
     #[test]
     fn entries_expire_and_a_zero_ttl_caches_nothing() {
         let cache = ReadCache::new(Duration::from_millis(1));
-        let user = UserId::from_uuid(uuid::Uuid::from_u128(2));
-        cache.put_session("h".to_owned(), cache.generation(), session(user));
+        let user = UserId::from_uuid(uuid(2));
+        cache.put_session("h".to_owned(), cache.mark(), session(user));
         std::thread::sleep(Duration::from_millis(5));
         assert!(cache.session("h").is_none());
         let off = ReadCache::new(Duration::ZERO);
-        off.put_session("h".to_owned(), off.generation(), session(user));
+        off.put_session("h".to_owned(), off.mark(), session(user));
         assert!(off.session("h").is_none());
     }
 
@@ -351,7 +617,7 @@ mod tests {
             };
             cache.put_page(
                 key,
-                cache.generation(),
+                cache.mark(),
                 Page {
                     headers: HeaderMap::new(),
                     body: body.clone(),

@@ -26,6 +26,7 @@ use sentra_store::repo::session::{Home, Lifetimes};
 use sentra_store::repo::{api_token, session, settings, user};
 use sentra_store::{TenantTx, memberships};
 use sha2::{Digest, Sha256};
+use std::time::Instant;
 
 /// Idle timeout (ASVS V3.3.2 L2).
 pub const IDLE_SECS: i64 = 30 * 60;
@@ -144,6 +145,9 @@ pub struct AnySession {
     pub mfa_enrolled: bool,
     /// The user's oldest membership, read with the session.
     pub home: Option<Home>,
+    /// When the session ends unless used again (from the database's
+    /// answer); the read cache never serves it past this.
+    pub expires_at: Instant,
 }
 
 impl AnySession {
@@ -164,6 +168,7 @@ impl AnySession {
             session: found,
             mfa_enrolled,
             home,
+            expires_in,
         } = found;
         let mfa_verified = found
             .data
@@ -179,6 +184,7 @@ impl AnySession {
             public_id: found.public_id,
             mfa_enrolled,
             home,
+            expires_at: Instant::now() + expires_in,
         }))
     }
 }

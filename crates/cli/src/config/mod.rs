@@ -89,7 +89,9 @@ pub(crate) struct Config {
     /// `database.max_connections` / `SENTRA_DB_MAX_CONNECTIONS`.
     pub max_connections: u32,
     /// `server.cache_ms` / `SENTRA_CACHE_MS`: how long the web process may
-    /// serve a session check or a hot page from memory (0: never).
+    /// serve a session check or a hot page from memory while it is not
+    /// hearing the database's change notifications (0: never cache; see
+    /// `web::read_cache` for the notified case).
     pub cache_ms: u64,
     /// `keys.file` / `SENTRA_KEY_FILE`.
     pub key_file: Option<Sourced<PathBuf>>,

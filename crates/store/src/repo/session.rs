@@ -114,6 +114,10 @@ pub struct Authenticated {
     pub mfa_enrolled: bool,
     /// The user's oldest membership; `None` for a user in no organisation.
     pub home: Option<Home>,
+    /// How long the session stays live without further use, by the
+    /// database's clock (the idle deadline as this call left it, never past
+    /// the absolute one). A cache of the session must not outlive it.
+    pub expires_in: std::time::Duration,
 }
 
 type AuthRow = (
@@ -125,6 +129,7 @@ type AuthRow = (
     Option<uuid::Uuid>,
     Option<String>,
     Option<String>,
+    f64,
 );
 
 /// The live session with storage hash `id_hash`, in one round trip: expiry
@@ -156,7 +161,13 @@ pub async fn authenticate(
            returning s.id
          )
          select live.user_id, live.data, live.created_at, live.public_id,
-                u.totp_secret_enc is not null, m.org_id, m.role, o.name
+                u.totp_secret_enc is not null, m.org_id, m.role, o.name,
+                extract(epoch from least(
+                  greatest(
+                    live.expires_at,
+                    case when live.expires_at < live.deadline - make_interval(secs => $4)
+                         then live.deadline end),
+                  live.created_at + make_interval(secs => $3)) - now())::float8
          from live
          join app_user u on u.id = live.user_id
          left join lateral (select org_id, role from app_memberships(live.user_id) limit 1) m
@@ -169,7 +180,9 @@ pub async fn authenticate(
     .bind(lifetimes.touch_after_secs as f64)
     .fetch_optional(pool.pool())
     .await?;
-    let Some((user, data, created_at, public_id, mfa_enrolled, org, role, org_name)) = row else {
+    let Some((user, data, created_at, public_id, mfa_enrolled, org, role, org_name, expires_in)) =
+        row
+    else {
         return Ok(None);
     };
     let home = match (org, role, org_name) {
@@ -191,6 +204,10 @@ pub async fn authenticate(
         },
         mfa_enrolled,
         home,
+        // Positive by the `where` above; the guard keeps a clock oddity
+        // from panicking.
+        expires_in: std::time::Duration::try_from_secs_f64(expires_in.max(0.0))
+            .unwrap_or_default(),
     }))
 }
 

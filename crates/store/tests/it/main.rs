@@ -4,6 +4,7 @@
 mod account;
 mod audit;
 mod catalog_lint;
+mod changes;
 mod encryption;
 mod graph;
 mod harness;

@@ -62,6 +62,8 @@ pub(crate) struct TestApp {
     pub keys: Arc<Keyring>,
     /// Mail the app sent.
     pub outbox: Arc<std::sync::Mutex<Vec<sentra_web::mail::Outgoing>>>,
+    /// The app's read cache (off unless started with `spawn_cached`).
+    pub read_cache: Arc<sentra_web::read_cache::ReadCache>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -120,6 +122,7 @@ impl TestApp {
         if let Some(graph) = graph {
             state = state.with_graph(graph);
         }
+        let read_cache = state.read_cache.clone();
         let app = Application::with_state("127.0.0.1:0".parse().expect("addr"), state)
             .await
             .expect("bind");
@@ -140,6 +143,7 @@ impl TestApp {
             db,
             keys,
             outbox,
+            read_cache,
             stop: Some(stop),
         })
     }

@@ -1,8 +1,9 @@
 //! The read cache (`web::read_cache`): hot pages are served from memory
-//! until this process writes anything, sign-out and revocation through this
-//! process take effect at once, and organisations never see each other's
-//! cached pages. The lifetime is a minute here so nothing expires by itself
-//! while a test runs on a slow machine.
+//! until their organisation changes (a notification from the database,
+//! whoever made the change) or this process writes, sign-out and revocation
+//! through this process take effect at once, and organisations never see
+//! each other's cached pages. The lifetime is a minute here so nothing
+//! expires by itself while a test runs on a slow machine.
 
 use crate::TestApp;
 use reqwest::{Method, StatusCode};
@@ -25,36 +26,92 @@ async fn second_session(app: &TestApp, seeded: &crate::Seeded) -> String {
     app.sign_in(seeded).await
 }
 
+/// Waits until the app follows the database's change notifications.
+async fn live(app: &TestApp) {
+    for _ in 0..200 {
+        if app.read_cache.live() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the read cache never started following changes");
+}
+
+/// Reloads `path` until the page contains `want` (the notification
+/// arrives a few milliseconds after the commit; the bound is generous for
+/// a busy machine, and far below the one-minute lifetime).
+async fn until_seen(app: &TestApp, path: &str, cookie: &str, want: &str) {
+    for _ in 0..200 {
+        if text(app, path, cookie).await.1.contains(want) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{path} never showed {want:?}");
+}
+
+/// Renames an organisation without firing its triggers, so no notification
+/// is sent: what a cached page does not hear of, it keeps serving.
+async fn rename_quietly(app: &TestApp, org: sentra_domain::OrgId, name: &str) {
+    let mut tx = app.db.superuser().begin().await.expect("begin");
+    sqlx::query("set local session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .expect("replica");
+    sqlx::query("update organisation set name = $2 where id = $1")
+        .bind(org.as_uuid())
+        .bind(name)
+        .execute(&mut *tx)
+        .await
+        .expect("rename");
+    tx.commit().await.expect("commit");
+}
+
 #[tokio::test]
-async fn a_cached_page_is_served_until_this_process_writes() {
+async fn a_cached_page_is_served_until_its_organisation_changes_anywhere() {
     let Some(app) = TestApp::spawn_cached(TTL).await else {
         return;
     };
-    let owner = app.seed_owner_of("owner@acme.test", "Acme Roofing").await;
-    let cookie = app.sign_in(&owner).await;
-    let other = second_session(&app, &owner).await;
-    let (status, page) = text(&app, "/", &cookie).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("Acme Roofing"));
-    // A change this process did not make is not seen while the entry lives.
-    sqlx::query("update organisation set name = 'Acme Renamed' where id = $1")
-        .bind(owner.org.as_uuid())
+    live(&app).await;
+    let a = app.seed_owner_of("a@acme.test", "Acme Roofing").await;
+    let b = app.seed_owner_of("b@bolt.test", "Bolt Plumbing").await;
+    let (ca, cb) = (app.sign_in(&a).await, app.sign_in(&b).await);
+    for (cookie, name) in [(&ca, "Acme Roofing"), (&cb, "Bolt Plumbing")] {
+        let (status, page) = text(&app, "/", cookie).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains(name));
+    }
+    // Changes nobody was told of are not seen: the pages come from memory.
+    rename_quietly(&app, a.org, "Acme Quiet").await;
+    rename_quietly(&app, b.org, "Bolt Quiet").await;
+    assert!(text(&app, "/", &ca).await.1.contains("Acme Roofing"));
+    assert!(text(&app, "/", &cb).await.1.contains("Bolt Plumbing"));
+    // A change made outside this process, as the worker or another web
+    // process would (here psql), notifies organisation A at its commit.
+    sqlx::query("insert into supplier (org_id, name) values ($1, 'Notified Ltd')")
+        .bind(a.org.as_uuid())
         .execute(app.db.superuser())
         .await
-        .expect("rename");
-    let (_, page) = text(&app, "/", &cookie).await;
-    assert!(page.contains("Acme Roofing") && !page.contains("Acme Renamed"));
-    let (_, api) = text(&app, "/api/v1/messages", &cookie).await;
-    // Any write through this process ends every entry.
+        .expect("supplier");
+    until_seen(&app, "/", &ca, "Acme Quiet").await;
+    // Organisation B heard nothing and is still served from memory.
+    assert!(text(&app, "/", &cb).await.1.contains("Bolt Plumbing"));
+    // A write through this process ends the writer's entries before it
+    // answers, with no wait for the notification.
+    let api = text(&app, "/api/v1/messages", &cb).await.1;
     let res = app
-        .call(Method::POST, "/api/v1/auth/logout", None, Some(&other))
+        .call(Method::POST, "/api/v1/auth/logout", None, Some(&cb))
         .await;
     assert!(res.status().is_success(), "{}", res.status());
-    let (status, page) = text(&app, "/", &cookie).await;
+    assert_eq!(
+        app.get("/api/v1/messages", Some(&cb)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let cb = second_session(&app, &b).await;
+    let (status, page) = text(&app, "/", &cb).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("Acme Renamed"));
-    let (status, again) = text(&app, "/api/v1/messages", &cookie).await;
-    assert_eq!((status, again), (StatusCode::OK, api));
+    assert!(page.contains("Bolt Quiet"), "{page}");
+    assert_eq!(text(&app, "/api/v1/messages", &cb).await.1, api);
 }
 
 #[tokio::test]
@@ -134,6 +191,38 @@ async fn organisations_never_see_each_others_cached_pages() {
     assert_eq!(app.get("/", None).await.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         app.get("/api/v1/messages", None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_cached_session_ends_at_its_absolute_deadline() {
+    let Some(app) = TestApp::spawn_cached(TTL).await else {
+        return;
+    };
+    live(&app).await;
+    let owner = app.seed_owner("owner@acme.test").await;
+    let cookie = app.sign_in(&owner).await;
+    // Twelve hours old but for four seconds, changed without a notification:
+    // the cache only learns the deadline from the session check itself.
+    let mut tx = app.db.superuser().begin().await.expect("begin");
+    sqlx::query("set local session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .expect("replica");
+    sqlx::query("update session set created_at = now() - interval '12 hours' + interval '4 seconds'")
+        .execute(&mut *tx)
+        .await
+        .expect("age");
+    tx.commit().await.expect("commit");
+    assert_eq!(app.get("/", Some(&cookie)).await.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        app.get("/", Some(&cookie)).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.get("/api/v1/messages", Some(&cookie)).await.status(),
         StatusCode::UNAUTHORIZED
     );
 }

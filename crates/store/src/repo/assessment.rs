@@ -231,22 +231,37 @@ pub async fn latest_for_message(
     row.map(from_row).transpose()
 }
 
+/// A verdict's category, level and score as stored, checked (shared with
+/// the lean list in [`super::listing`]).
+pub(crate) fn parse_verdict(
+    category: &str,
+    level: &str,
+    score: i16,
+) -> Result<(Category, RiskLevel, u8), StoreError> {
+    Ok((
+        Category::parse(category).ok_or(StoreError::Decode {
+            what: "assessment.category",
+        })?,
+        RiskLevel::parse(level).ok_or(StoreError::Decode {
+            what: "assessment.risk_level",
+        })?,
+        u8::try_from(score).map_err(|_| StoreError::Decode {
+            what: "assessment.risk_score",
+        })?,
+    ))
+}
+
 fn from_row(row: Row) -> Result<Assessment, StoreError> {
     let (id, message, engine_version, category, level, score, signals, extracted, created_at) = row;
+    let (category, risk_level, risk_score) = parse_verdict(&category, &level, score)?;
     Ok(Assessment {
         id: AssessmentId::from_uuid(id),
         verdict: NewAssessment {
             message_id: MessageId::from_uuid(message),
             engine_version,
-            category: Category::parse(&category).ok_or(StoreError::Decode {
-                what: "assessment.category",
-            })?,
-            risk_level: RiskLevel::parse(&level).ok_or(StoreError::Decode {
-                what: "assessment.risk_level",
-            })?,
-            risk_score: u8::try_from(score).map_err(|_| StoreError::Decode {
-                what: "assessment.risk_score",
-            })?,
+            category,
+            risk_level,
+            risk_score,
             signals,
             extracted,
         },

@@ -155,20 +155,16 @@ pub async fn page(
 
 fn from_row(row: Row) -> Result<ListedMessage, StoreError> {
     let (id, received_at, from_address, subject, category, level, score, supplier, case) = row;
+    let (category, risk_level, risk_score) =
+        super::assessment::parse_verdict(&category, &level, score)?;
     Ok(ListedMessage {
         id: MessageId::from_uuid(id),
         received_at,
         from_address,
         subject,
-        category: Category::parse(&category).ok_or(StoreError::Decode {
-            what: "assessment.category",
-        })?,
-        risk_level: RiskLevel::parse(&level).ok_or(StoreError::Decode {
-            what: "assessment.risk_level",
-        })?,
-        risk_score: u8::try_from(score).map_err(|_| StoreError::Decode {
-            what: "assessment.risk_score",
-        })?,
+        category,
+        risk_level,
+        risk_score,
         // `extracted` without a supplier, or with `"supplier": null`.
         supplier: supplier.filter(|s| !s.is_null()),
         case_id: case.map(CaseId::from_uuid),

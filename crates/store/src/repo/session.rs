@@ -206,8 +206,7 @@ pub async fn authenticate(
         home,
         // Positive by the `where` above; the guard keeps a clock oddity
         // from panicking.
-        expires_in: std::time::Duration::try_from_secs_f64(expires_in.max(0.0))
-            .unwrap_or_default(),
+        expires_in: std::time::Duration::try_from_secs_f64(expires_in.max(0.0)).unwrap_or_default(),
     }))
 }
 

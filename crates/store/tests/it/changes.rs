@@ -93,7 +93,13 @@ fn payloads_that_are_not_understood_mean_everything() {
         Change::parse(&format!("u:{}", user.as_uuid())),
         Change::User(user)
     );
-    for bad in ["", "o:", "x:00000000-0000-0000-0000-000000000007", "o:nope", "o"] {
+    for bad in [
+        "",
+        "o:",
+        "x:00000000-0000-0000-0000-000000000007",
+        "o:nope",
+        "o",
+    ] {
         assert_eq!(Change::parse(bad), Change::Everything, "{bad}");
     }
 }

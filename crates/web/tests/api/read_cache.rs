@@ -210,10 +210,12 @@ async fn a_cached_session_ends_at_its_absolute_deadline() {
         .execute(&mut *tx)
         .await
         .expect("replica");
-    sqlx::query("update session set created_at = now() - interval '12 hours' + interval '4 seconds'")
-        .execute(&mut *tx)
-        .await
-        .expect("age");
+    sqlx::query(
+        "update session set created_at = now() - interval '12 hours' + interval '4 seconds'",
+    )
+    .execute(&mut *tx)
+    .await
+    .expect("age");
     tx.commit().await.expect("commit");
     assert_eq!(app.get("/", Some(&cookie)).await.status(), StatusCode::OK);
     tokio::time::sleep(Duration::from_secs(5)).await;

@@ -96,7 +96,7 @@ for path in ${PATHS:-/api/v1/messages /messages /}; do
   if [ -n "${WRITES:-}" ]; then
     # Changes to random organisations while wrk runs (each invalidates that
     # organisation's cached pages through its change notification).
-    pgbench -n -q -c 1 -R "$WRITES" -T "${DURATION%s}" -D orgs="$ORGS" -f scripts/load/writes.sql \
+    pgbench -n -c 1 -R "$WRITES" -T "${DURATION%s}" -D orgs="$ORGS" -f scripts/load/writes.sql \
       "${base}/${DB}" > "$out/writes.txt" 2>&1 &
     writer=$!
   fi
@@ -104,6 +104,6 @@ for path in ${PATHS:-/api/v1/messages /messages /}; do
     --latency -s scripts/load/rotate.lua "http://127.0.0.1:$PORT" | tee -a "$out/wrk.txt" | grep RESULT
   if [ -n "$writer" ]; then
     wait "$writer"
-    echo "writes: $(grep -E 'number of transactions actually processed' "$out/writes.txt")"
+    echo "writes: $(grep -E "number of transactions actually processed|latency average" "$out/writes.txt" | tr "\n" " " || true)"
   fi
 done

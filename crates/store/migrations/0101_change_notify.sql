@@ -1,9 +1,10 @@
 -- Change notifications for the web app's read cache (crates/web/src/read_cache.rs).
 --
 -- Every committed change to a row a cached page may show sends
--- `pg_notify('sentra_change', 'o:<org id>')` (or `'u:<user id>'` for the
--- account tables), so each `sentra serve` process drops exactly the cached
--- pages and session checks of that organisation or user, whoever made the
+-- `pg_notify('sentra_change', 'o:<org id>')` (`'r:<org id>'` for the
+-- organisation's own row, `'u:<user id>'` for the account tables), so each
+-- `sentra serve` process drops exactly the cached pages (and, for 'r:' and
+-- 'u:', session checks) of that organisation or user, whoever made the
 -- change: another web process, the worker storing new mail, psql. Postgres
 -- delivers a notification only at commit (a rollback sends nothing) and folds
 -- identical payloads within a transaction, so a page of 64 stored messages
@@ -27,7 +28,7 @@ begin
   return null;
 end $$;
 
--- organisation (its own id), app_user (its id), session (its user, when signed in)
+-- organisation (its own id), app_user (its id), session and membership (the user)
 create function app_notify_key_change() returns trigger
 language plpgsql as $$
 declare
@@ -69,8 +70,11 @@ begin
   end loop;
 end $$;
 
+-- The organisation's own row (its name, in every session check) says 'r:',
+-- which also ends cached session checks; tenant rows say 'o:', which ends
+-- only pages, since a session check reads no tenant row.
 create trigger organisation_notify_change after insert or update or delete on organisation
-  for each row execute function app_notify_key_change('o', 'id');
+  for each row execute function app_notify_key_change('r', 'id');
 create trigger app_user_notify_change after insert or update or delete on app_user
   for each row execute function app_notify_key_change('u', 'id');
 create trigger session_notify_change after insert or update or delete on session

@@ -59,8 +59,11 @@ pub const CHANGE_CHANNEL: &str = "sentra_change";
 /// What a committed change touched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Change {
-    /// A row of this organisation (payload `o:<uuid>`).
+    /// A tenant row of this organisation (payload `o:<uuid>`).
     Org(OrgId),
+    /// The organisation's own row (`r:<uuid>`): its name, which every
+    /// session check reads, so more than its tenant rows.
+    OrgRecord(OrgId),
     /// This account, one of its sessions or memberships (`u:<uuid>`).
     User(UserId),
     /// Anything: the connection was re-established and notifications may
@@ -77,6 +80,7 @@ impl Change {
             .and_then(|(kind, id)| Some((kind, uuid::Uuid::parse_str(id).ok()?)));
         match parsed {
             Some(("o", id)) => Self::Org(OrgId::from_uuid(id)),
+            Some(("r", id)) => Self::OrgRecord(OrgId::from_uuid(id)),
             Some(("u", id)) => Self::User(UserId::from_uuid(id)),
             _ => Self::Everything,
         }

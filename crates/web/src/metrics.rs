@@ -136,6 +136,40 @@ impl Metrics {
     }
 }
 
+/// The read cache's counters (`web::read_cache`).
+fn render_cache(c: crate::read_cache::CacheStats) -> String {
+    let mut out = String::new();
+    let name = "sentra_read_cache_lookups_total";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Read cache lookups by kind and outcome.\n# TYPE {name} counter"
+    );
+    for (kind, outcome, value) in [
+        ("page", "hit", c.page_hits),
+        ("page", "miss", c.page_misses),
+        ("session", "hit", c.session_hits),
+        ("session", "miss", c.session_misses),
+    ] {
+        let _ = writeln!(
+            out,
+            "{name}{{kind=\"{kind}\",outcome=\"{outcome}\"}} {value}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP sentra_read_cache_changes_total Changes that ended cache entries.\n\
+         # TYPE sentra_read_cache_changes_total counter\nsentra_read_cache_changes_total {}",
+        c.changes
+    );
+    let _ = writeln!(
+        out,
+        "# HELP sentra_read_cache_live Whether database change notifications are followed.\n\
+         # TYPE sentra_read_cache_live gauge\nsentra_read_cache_live {}",
+        u8::from(c.live)
+    );
+    out
+}
+
 fn escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -186,7 +220,7 @@ pub async fn serve(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        state.metrics.render(state.pool.stats()),
+        state.metrics.render(state.pool.stats()) + &render_cache(state.read_cache.stats()),
     )
         .into_response()
 }

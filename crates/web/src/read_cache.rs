@@ -98,6 +98,8 @@ struct Page {
 struct Owner {
     user: UserId,
     org: Option<OrgId>,
+    /// A page (read tenant rows) rather than a session check.
+    page: bool,
 }
 
 #[derive(Debug)]
@@ -109,9 +111,17 @@ struct Entry<T> {
     value: T,
 }
 
+/// What a change touched. A session check reads the account, its
+/// sessions and memberships and the organisation's own row, never a tenant
+/// row, so a new message ends an organisation's pages but not its sessions:
+/// the next request then needs one query fewer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Scope {
+    /// Tenant rows: pages.
     Org(OrgId),
+    /// The organisation's row: pages and session checks.
+    OrgRecord(OrgId),
+    /// The account: pages and session checks.
     User(UserId),
 }
 
@@ -136,6 +146,34 @@ pub struct ReadCache {
     changed: Mutex<HashMap<Scope, u64>>,
     sessions: Mutex<HashMap<String, Entry<AnySession>>>,
     pages: Mutex<Pages>,
+    counts: Counts,
+}
+
+/// What the cache did, for `/metrics`.
+#[derive(Debug, Default)]
+struct Counts {
+    page_hits: AtomicU64,
+    page_misses: AtomicU64,
+    session_hits: AtomicU64,
+    session_misses: AtomicU64,
+    changes: AtomicU64,
+}
+
+/// A snapshot of the cache's counters (monotonic since start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Cacheable pages served from memory.
+    pub page_hits: u64,
+    /// Cacheable pages the handler had to build.
+    pub page_misses: u64,
+    /// Session checks answered from memory.
+    pub session_hits: u64,
+    /// Session checks that went to the database.
+    pub session_misses: u64,
+    /// Changes heard from the database or made here.
+    pub changes: u64,
+    /// Whether changes are being followed now.
+    pub live: bool,
 }
 
 impl Default for ReadCache {
@@ -156,7 +194,25 @@ impl ReadCache {
             changed: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),
             pages: Mutex::new(Pages::default()),
+            counts: Counts::default(),
         }
+    }
+
+    /// The counters, for `/metrics`.
+    pub fn stats(&self) -> CacheStats {
+        let c = &self.counts;
+        CacheStats {
+            page_hits: c.page_hits.load(Ordering::Relaxed),
+            page_misses: c.page_misses.load(Ordering::Relaxed),
+            session_hits: c.session_hits.load(Ordering::Relaxed),
+            session_misses: c.session_misses.load(Ordering::Relaxed),
+            changes: c.changes.load(Ordering::Relaxed),
+            live: self.live(),
+        }
+    }
+
+    fn count(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// How long an entry is served while changes are not followed.
@@ -181,6 +237,7 @@ impl ReadCache {
     }
 
     fn tick(&self) -> u64 {
+        Self::count(&self.counts.changes);
         self.counter.fetch_add(1, Ordering::AcqRel) + 1
     }
 
@@ -194,6 +251,7 @@ impl ReadCache {
     pub fn changed(&self, change: Change) {
         let scope = match change {
             Change::Org(org) => Scope::Org(org),
+            Change::OrgRecord(org) => Scope::OrgRecord(org),
             Change::User(user) => Scope::User(user),
             Change::Everything => return self.invalidate(),
         };
@@ -240,7 +298,10 @@ impl ReadCache {
             return false;
         };
         let after = |scope| changed.get(&scope).is_some_and(|&at| at > start);
-        !after(Scope::User(owner.user)) && !owner.org.is_some_and(|o| after(Scope::Org(o)))
+        let org_changed = owner
+            .org
+            .is_some_and(|o| after(Scope::OrgRecord(o)) || (owner.page && after(Scope::Org(o))));
+        !after(Scope::User(owner.user)) && !org_changed
     }
 
     fn fresh<T>(&self, e: &Entry<T>, now: Instant) -> bool {
@@ -265,6 +326,7 @@ impl ReadCache {
         let owner = Owner {
             user: session.user,
             org: session.home.as_ref().map(|h| h.org),
+            page: false,
         };
         if !self.enabled() || !self.unchanged_since(owner, start) {
             return;
@@ -303,6 +365,7 @@ impl ReadCache {
         let owner = Owner {
             user: key.user,
             org: Some(key.org),
+            page: true,
         };
         if !self.unchanged_since(owner, start) || page.body.len() > MAX_BODY {
             return;
@@ -340,7 +403,7 @@ impl ReadCache {
             Some(any) if self.live() => {
                 self.changed(Change::User(any.user));
                 if let Some(home) = &any.home {
-                    self.changed(Change::Org(home.org));
+                    self.changed(Change::OrgRecord(home.org));
                 }
             }
             _ => self.invalidate(),
@@ -405,9 +468,13 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     };
     let hash = token.storage_hash();
     let any = match cache.session(&hash) {
-        Some(any) => any,
+        Some(any) => {
+            ReadCache::count(&cache.counts.session_hits);
+            any
+        }
         None => match AnySession::from_headers(req.headers(), &state).await {
             Ok(Some(any)) => {
+                ReadCache::count(&cache.counts.session_misses);
                 cache.put_session(hash, start, any.clone());
                 any
             }
@@ -430,7 +497,11 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         _ => None,
     };
     if let Some(page) = key.as_ref().and_then(|k| cache.page(k)) {
+        ReadCache::count(&cache.counts.page_hits);
         return cached_response(page);
+    }
+    if key.is_some() {
+        ReadCache::count(&cache.counts.page_misses);
     }
     // The handler's extractors take the session from here rather than
     // reading it a second time.
@@ -509,6 +580,24 @@ mod tests {
         assert!(cache.session("h").is_none());
     }
 
+    fn key(user: UserId, org: OrgId) -> PageKey {
+        PageKey {
+            user,
+            org,
+            role: Role::Owner,
+            target: "/".to_owned(),
+            htmx: false,
+            history_restore: false,
+        }
+    }
+
+    fn page() -> Page {
+        Page {
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(b"page"),
+        }
+    }
+
     #[test]
     fn a_change_drops_only_its_organisations_and_users_entries() {
         let cache = ReadCache::new(Duration::from_mins(1));
@@ -522,20 +611,30 @@ mod tests {
         cache.put_session("a".to_owned(), start, member(ua, a));
         cache.put_session("b".to_owned(), start, member(ub, b));
         cache.put_session("c".to_owned(), start, member(uc, b));
+        for (u, o) in [(ua, a), (ub, b), (uc, b)] {
+            cache.put_page(key(u, o), start, page());
+        }
+        // A tenant row of a (new mail, a case): a's pages, not its sessions.
         cache.changed(Change::Org(a));
-        assert!(cache.session("a").is_none());
-        assert!(cache.session("b").is_some() && cache.session("c").is_some());
-        cache.changed(Change::User(ub));
-        assert!(cache.session("b").is_none());
-        assert!(cache.session("c").is_some());
-        // A read started before org a's change may not fill a's entry; one
-        // started after may.
-        cache.put_session("a".to_owned(), start, member(ua, a));
-        assert!(cache.session("a").is_none());
-        cache.put_session("a".to_owned(), cache.mark(), member(ua, a));
+        assert!(cache.page(&key(ua, a)).is_none());
         assert!(cache.session("a").is_some());
+        assert!(cache.page(&key(ub, b)).is_some() && cache.page(&key(uc, b)).is_some());
+        // The account ub: its session and pages, not uc's in the same org.
+        cache.changed(Change::User(ub));
+        assert!(cache.session("b").is_none() && cache.page(&key(ub, b)).is_none());
+        assert!(cache.session("c").is_some() && cache.page(&key(uc, b)).is_some());
+        // b's own row (its name): every session and page of b.
+        cache.changed(Change::OrgRecord(b));
+        assert!(cache.session("c").is_none() && cache.page(&key(uc, b)).is_none());
+        assert!(cache.session("a").is_some());
+        // A read started before a's change may not fill a's page; one
+        // started after may.
+        cache.put_page(key(ua, a), start, page());
+        assert!(cache.page(&key(ua, a)).is_none());
+        cache.put_page(key(ua, a), cache.mark(), page());
+        assert!(cache.page(&key(ua, a)).is_some());
         cache.changed(Change::Everything);
-        assert!(cache.session("a").is_none() && cache.session("c").is_none());
+        assert!(cache.session("a").is_none() && cache.page(&key(ua, a)).is_none());
     }
 
     #[test]

@@ -84,6 +84,17 @@ async fn a_commit_names_its_organisation_or_user_and_a_rollback_nobody() {
         next(&mut listener, Duration::from_secs(10)).await,
         Some(Change::User(owner))
     );
+    // The organisation's own row has its own kind (it is in every session
+    // check, unlike tenant rows).
+    sqlx::query("update organisation set name = 'Acme Renamed' where id = $1")
+        .bind(org.as_uuid())
+        .execute(db.superuser())
+        .await
+        .expect("rename");
+    assert_eq!(
+        next(&mut listener, Duration::from_secs(10)).await,
+        Some(Change::OrgRecord(org))
+    );
 }
 
 #[test]
@@ -92,6 +103,15 @@ fn payloads_that_are_not_understood_mean_everything() {
     assert_eq!(
         Change::parse(&format!("u:{}", user.as_uuid())),
         Change::User(user)
+    );
+    let org = sentra_domain::OrgId::from_uuid(uuid::Uuid::from_u128(8));
+    assert_eq!(
+        Change::parse(&format!("r:{}", org.as_uuid())),
+        Change::OrgRecord(org)
+    );
+    assert_eq!(
+        Change::parse(&format!("o:{}", org.as_uuid())),
+        Change::Org(org)
     );
     for bad in [
         "",

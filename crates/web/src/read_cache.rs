@@ -414,7 +414,7 @@ impl ReadCache {
 /// Follows [`sentra_store::wake::CHANGE_CHANNEL`] for `cache` until the
 /// task is dropped: connects, drops what changed as notifications arrive,
 /// and on a lost connection falls back to the short lifetime and connects
-/// again after [`RECONNECT_AFTER`]. `sentra serve` runs one per process.
+/// again after a second. `sentra serve` runs one per process.
 pub async fn follow_changes(cache: Arc<ReadCache>, pool: AppPool) {
     if !cache.enabled() {
         return;

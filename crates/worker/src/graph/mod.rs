@@ -5,7 +5,7 @@
 //! webhook ──► graph.sync ──► delta round (stored deltaLink, or from the start date)
 //!                               │  $value of each new message (≤4 in flight, size-capped)
 //!                               ▼
-//!                       sentra_ingest::store_raw ──► analyse_message ──► case, alerts
+//!                       sentra_ingest::store_many ──► analyse_message ──► case, alerts
 //!                               │  every message committed first, then:
 //!                               ▼
 //!                       save the round's deltaLink
@@ -18,8 +18,9 @@
 //!
 //! All four kinds are [`PooledHandler`]s: Graph calls can take minutes
 //! (throttling, hundreds of messages), so no transaction stays open across
-//! them. Each message is stored by [`Ingestor::store_raw`] in its own
-//! transaction (with its `analyse_message` job), and the round's `deltaLink`
+//! them. The round's new messages are stored by [`Ingestor::store_many`] in
+//! batches, one transaction each (every message with its own
+//! `analyse_message` job and audit event), and the round's `deltaLink`
 //! is saved only after every message of the round is stored. A crash
 //! anywhere re-runs the round from the previous link; ingest keys messages
 //! on (mailbox, immutable id), so the re-run stores nothing twice, and the
@@ -96,17 +97,24 @@ pub struct GraphSettings {
     pub maintain_every: Duration,
     /// How far back the first sync of a mailbox with no start date reaches.
     pub default_lookback: time::Duration,
+    /// At most this many of a round's new messages are stored in one
+    /// transaction (whatever has been fetched when the previous batch
+    /// committed, so a lone message is not held back). `1` stores each
+    /// message on its own, as before batching.
+    pub store_batch: usize,
 }
 
 impl GraphSettings {
     /// Settings with Sentra's defaults: maintain every 10 minutes (the
-    /// contract's 5–15), first sync 30 days back.
+    /// contract's 5–15), first sync 30 days back, up to 64 messages stored
+    /// per transaction.
     pub fn new(client: GraphClient, webhook_base: impl Into<String>) -> Self {
         Self {
             client,
             webhook_base: webhook_base.into().trim_end_matches('/').to_owned(),
             maintain_every: Duration::from_mins(10),
             default_lookback: time::Duration::days(30),
+            store_batch: 64,
         }
     }
 }

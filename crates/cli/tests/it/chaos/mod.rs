@@ -129,6 +129,7 @@ async fn run(
             v.key, v.early_ms, v.after_throttle_ms, v.path
         );
     }
+    report.violations = graph.retry_after_violations.len();
     report
 }
 
@@ -253,6 +254,10 @@ fn chaos_workers_killed_postgres_restarted_faults_injected_every_message_process
             eprintln!("  clean {a:?} / chaos {b:?}");
         }
         assert!(chaos_run.kills >= 20 && chaos_run.restarts >= 2);
+        // A mailbox's sync rounds never overlap across workers, so no
+        // worker calls Graph before a `Retry-After` another one was given.
+        assert_eq!(chaos_run.violations, 0, "requests before a Retry-After");
+        assert_eq!(clean_run.violations, 0);
         assert!(sent_chaos >= usize::try_from(chaos.alerts).unwrap(), "every alert emailed");
         assert_eq!(chaos.duplicated, (0, 0), "a case or an alert was duplicated");
         assert_eq!(clean.duplicated, (0, 0));

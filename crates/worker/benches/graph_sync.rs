@@ -15,7 +15,7 @@
 //! behaviour before batching).
 //!
 //! Phase 1 also prints the CPU it cost per message: this process (fake
-//! Graph, web app and worker together) and the PostgreSQL backends serving
+//! Graph, web app and worker together) and the `PostgreSQL` backends serving
 //! the bench's database (read from `/proc`, summed over the phase;
 //! autovacuum's own workers are not counted).
 
@@ -147,12 +147,10 @@ async fn wait_for(what: &str, pool: &sqlx::PgPool, sql: &'static str, org: OrgId
 
 /// CPU seconds (user + system) of this process.
 fn own_cpu() -> f64 {
-    std::fs::read_to_string("/proc/self/stat")
-        .map(|s| stat_cpu(&s))
-        .unwrap_or(0.0)
+    std::fs::read_to_string("/proc/self/stat").map_or(0.0, |s| stat_cpu(&s))
 }
 
-/// CPU seconds (user + system) of the PostgreSQL backends connected to
+/// CPU seconds (user + system) of the `PostgreSQL` backends connected to
 /// `db`, found by their process title (`postgres: user db host(port) …`).
 fn postgres_cpu(db: &str) -> f64 {
     let needle = format!(" {db} ");
@@ -160,7 +158,12 @@ fn postgres_cpu(db: &str) -> f64 {
         return 0.0;
     };
     dir.filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
         .filter(|e| {
             std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
                 let c = String::from_utf8_lossy(&c);
@@ -181,6 +184,57 @@ fn stat_cpu(stat: &str) -> f64 {
     let f: Vec<&str> = rest.split_whitespace().collect();
     let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (tick(11) + tick(12)) / 100.0
+}
+
+/// A poor man's profile of the database while the analysis has a backlog:
+/// the statements the bench's backends are running, sampled every 5 ms for
+/// a second, most frequent first.
+async fn sample_activity(pool: &sqlx::PgPool, db: &str) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut samples = 0;
+    for _ in 0..200 {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "select left(regexp_replace(query, '\\s+', ' ', 'g'), 90) from pg_stat_activity
+              where datname = $1 and state = 'active' and pid <> pg_backend_pid()",
+        )
+        .bind(db)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        for q in rows {
+            *seen.entry(q).or_default() += 1;
+        }
+        samples += 1;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The claim's two statements as `app_claim_jobs` runs them, rolled back.
+    let mut tx = pool.begin().await.unwrap();
+    for sql in [
+        "explain (analyze, buffers) select x.id from public.job x
+          where x.status = 'running' and x.locked_until < now() and x.attempts >= x.max_attempts
+          for update skip locked",
+        "explain (analyze, buffers) select x.id from public.job x
+          where x.run_at <= now()
+            and (x.status = 'queued' or (x.status = 'running' and x.locked_until < now()))
+            and x.attempts < x.max_attempts
+          order by x.run_at, x.id limit 8 for update skip locked",
+    ] {
+        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        println!(
+            "graph_sync claim plan during the backlog:\n  {}",
+            plan.join("\n  ")
+        );
+    }
+    tx.rollback().await.unwrap();
+    let mut top: Vec<(String, usize)> = seen.into_iter().collect();
+    top.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    println!("graph_sync active statements during the analysis backlog ({samples} samples):");
+    for (q, n) in top.iter().take(8) {
+        println!("  {n:>4}  {q}");
+    }
 }
 
 /// EXPLAIN ANALYZE of the analysis job's history query (as
@@ -222,7 +276,10 @@ async fn explain_history(pool: &sqlx::PgPool, org: OrgId) {
     .fetch_all(pool)
     .await
     .unwrap();
-    println!("graph_sync history query for the newest message:\n  {}", plan.join("\n  "));
+    println!(
+        "graph_sync history query for the newest message:\n  {}",
+        plan.join("\n  ")
+    );
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -307,20 +364,25 @@ fn main() {
         let mut stored = None;
         let mut timeline = Vec::new();
         let total = loop {
-            let m = count(&sup, "select count(*) from message where org_id = $1", org).await;
-            let a = count(&sup, "select count(*) from assessment where org_id = $1", org).await;
-            let t = start.elapsed();
-            if timeline.last().is_none_or(|(at, _, _): &(Duration, i64, i64)| t - *at >= Duration::from_millis(500)) {
-                timeline.push((t, m, a));
+            let msgs = count(&sup, "select count(*) from message where org_id = $1", org).await;
+            let done = count(&sup, "select count(*) from assessment where org_id = $1", org).await;
+            let at = start.elapsed();
+            if timeline.last().is_none_or(|(last, _, _): &(Duration, i64, i64)| {
+                at.saturating_sub(*last) >= Duration::from_millis(500)
+            }) {
+                timeline.push((at, msgs, done));
             }
-            if m >= nn && stored.is_none() {
-                stored = Some(t);
+            if msgs >= nn && stored.is_none() {
+                stored = Some(at);
+                if nn - done > 200 {
+                    sample_activity(&sup, db.name()).await;
+                }
             }
-            if a >= nn {
-                timeline.push((t, m, a));
-                break t;
+            if done >= nn {
+                timeline.push((at, msgs, done));
+                break at;
             }
-            assert!(t < Duration::from_mins(10), "timed out waiting for the analysis");
+            assert!(at < Duration::from_mins(10), "timed out waiting for the analysis");
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         let stored = stored.unwrap_or(total);

@@ -367,10 +367,10 @@ fn main() {
             let msgs = count(&sup, "select count(*) from message where org_id = $1", org).await;
             let done = count(&sup, "select count(*) from assessment where org_id = $1", org).await;
             let at = start.elapsed();
-            if timeline.last().is_none_or(|(last, _, _): &(Duration, i64, i64)| {
+            if timeline.last().is_none_or(|(last, _, _, _): &(Duration, i64, i64, f64)| {
                 at.saturating_sub(*last) >= Duration::from_millis(500)
             }) {
-                timeline.push((at, msgs, done));
+                timeline.push((at, msgs, done, postgres_cpu(db.name()) - pg0));
             }
             if msgs >= nn && stored.is_none() {
                 stored = Some(at);
@@ -379,7 +379,7 @@ fn main() {
                 }
             }
             if done >= nn {
-                timeline.push((at, msgs, done));
+                timeline.push((at, msgs, done, postgres_cpu(db.name()) - pg0));
                 break at;
             }
             assert!(at < Duration::from_mins(10), "timed out waiting for the analysis");
@@ -388,9 +388,12 @@ fn main() {
         let stored = stored.unwrap_or(total);
         let line: Vec<String> = timeline
             .iter()
-            .map(|(t, m, a)| format!("{:.1}s {m}/{a}", t.as_secs_f64()))
+            .map(|(t, m, a, pg)| format!("{:.1}s {m}/{a} pg {pg:.1}s", t.as_secs_f64()))
             .collect();
-        println!("graph_sync timeline (stored/analysed): {}", line.join(", "));
+        println!(
+            "graph_sync timeline (stored/analysed, PostgreSQL CPU so far): {}",
+            line.join(", ")
+        );
         explain_history(&sup, org).await;
         let (cpu, pg) = (own_cpu() - cpu0, postgres_cpu(db.name()) - pg0);
         let cases = count(&sup, "select count(*) from fraud_case where org_id = $1", org).await;

@@ -130,46 +130,69 @@ impl Ingestor {
         org: OrgId,
         incoming: &Incoming<'_>,
     ) -> Result<Stored, IngestError> {
-        let meta = headers::read(incoming.raw);
+        let mut stored = self.store_many(org, std::slice::from_ref(incoming)).await?;
+        stored.pop().ok_or(IngestError::NotFound)
+    }
+
+    /// [`Ingestor::store_raw`] for several messages (a sync round's batch)
+    /// in ONE transaction: each new message still gets its own
+    /// `analyse_message` job and `message.received` audit event, and the
+    /// dedupe keys are the same, so a crash before the commit stores none of
+    /// them and the re-run stores each once. One commit instead of one per
+    /// message matters because the audit chain serialises an organisation's
+    /// appends until commit. The events are appended last, so the chain's
+    /// lock is held only for the appends and the commit. Returns one
+    /// [`Stored`] per incoming message, in order.
+    pub async fn store_many(
+        &self,
+        org: OrgId,
+        incoming: &[Incoming<'_>],
+    ) -> Result<Vec<Stored>, IngestError> {
         let mut tx = TenantTx::begin(&self.pool, org, None).await?;
-        let inserted = message::insert_deduplicated(
-            &mut tx,
-            &self.keys,
-            &new_message(incoming, &meta),
-            &meta.content_sha256,
-        )
-        .await?;
-        self.faults.check(Step::MessageInserted)?;
-        let stored = match inserted {
-            Inserted::New(id) => {
-                queue::enqueue_payload(
-                    &mut tx,
-                    &AnalyseMessage {
-                        message_id: id.as_uuid(),
-                    },
-                    None,
-                )
-                .await?;
-                audit::append(
-                    &mut tx,
-                    NewEvent::new(Source::Sync.actor(), Source::Sync.action())
-                        .target("message", id.to_string())
-                        .details(json!({
-                            "mailbox_id": incoming.mailbox.to_string(),
-                            "size_bytes": incoming.raw.len(),
-                        })),
-                )
-                .await?;
-                Stored {
-                    message_id: id,
-                    created: true,
+        let mut stored = Vec::with_capacity(incoming.len());
+        let mut events = Vec::new();
+        for m in incoming {
+            let meta = headers::read(m.raw);
+            let inserted = message::insert_deduplicated(
+                &mut tx,
+                &self.keys,
+                &new_message(m, &meta),
+                &meta.content_sha256,
+            )
+            .await?;
+            self.faults.check(Step::MessageInserted)?;
+            stored.push(match inserted {
+                Inserted::New(id) => {
+                    queue::enqueue_payload(
+                        &mut tx,
+                        &AnalyseMessage {
+                            message_id: id.as_uuid(),
+                        },
+                        None,
+                    )
+                    .await?;
+                    events.push(
+                        NewEvent::new(Source::Sync.actor(), Source::Sync.action())
+                            .target("message", id.to_string())
+                            .details(json!({
+                                "mailbox_id": m.mailbox.to_string(),
+                                "size_bytes": m.raw.len(),
+                            })),
+                    );
+                    Stored {
+                        message_id: id,
+                        created: true,
+                    }
                 }
-            }
-            Inserted::Existing(id) => Stored {
-                message_id: id,
-                created: false,
-            },
-        };
+                Inserted::Existing(id) => Stored {
+                    message_id: id,
+                    created: false,
+                },
+            });
+        }
+        for event in events {
+            audit::append(&mut tx, event).await?;
+        }
         tx.commit().await?;
         self.faults.check(Step::Stored)?;
         Ok(stored)

@@ -4,9 +4,9 @@
 //!
 //! # Who calls it
 //!
-//! - Mail sync jobs (the worker) call [`Ingestor::store_raw`]: the message is
-//!   stored (raw MIME encrypted) together with an `analyse_message` job in
-//!   one transaction, so a stored message is always analysed eventually and a
+//! - Mail sync jobs (the worker) call [`Ingestor::store_many`] (or
+//!   [`Ingestor::store_raw`] for one): each message is stored (raw MIME
+//!   encrypted) together with its `analyse_message` job in one transaction, so a stored message is always analysed eventually and a
 //!   poison message fails its own job, not the mailbox's sync. The worker's
 //!   analyse job calls [`Ingestor::analyse_in`] in the job's transaction.
 //! - The web API's submissions call [`Ingestor::ingest_raw`]: analysed at

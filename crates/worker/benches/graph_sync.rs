@@ -10,7 +10,14 @@
 //!    being visible in the database (polled every 5 ms). Prints p50/p99.
 //!
 //! `cargo bench -p sentra-worker --bench graph_sync` (needs Postgres at
-//! `DATABASE_URL`).
+//! `DATABASE_URL`). `SENTRA_BENCH_STORE_BATCH` sets how many messages a
+//! sync round stores per transaction (default: the worker's; `1` is the
+//! behaviour before batching).
+//!
+//! Phase 1 also prints the CPU it cost per message: this process (fake
+//! Graph, web app and worker together) and the `PostgreSQL` backends serving
+//! the bench's database (read from `/proc`, summed over the phase;
+//! autovacuum's own workers are not counted).
 
 use sentra_domain::bank::{BankAccount, SortCode, UkAccountNumber};
 use sentra_domain::graph_jobs::{self, MailboxJob};
@@ -138,6 +145,143 @@ async fn wait_for(what: &str, pool: &sqlx::PgPool, sql: &'static str, org: OrgId
     }
 }
 
+/// CPU seconds (user + system) of this process.
+fn own_cpu() -> f64 {
+    std::fs::read_to_string("/proc/self/stat").map_or(0.0, |s| stat_cpu(&s))
+}
+
+/// CPU seconds (user + system) of the `PostgreSQL` backends connected to
+/// `db`, found by their process title (`postgres: user db host(port) …`).
+fn postgres_cpu(db: &str) -> f64 {
+    let needle = format!(" {db} ");
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+                let c = String::from_utf8_lossy(&c);
+                c.starts_with("postgres:") && c.contains(&needle)
+            })
+        })
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .map(|s| stat_cpu(&s))
+        .sum()
+}
+
+/// utime + stime of a `/proc/<pid>/stat` line, in seconds (100 ticks/s,
+/// Linux's `USER_HZ`).
+fn stat_cpu(stat: &str) -> f64 {
+    // Fields after the parenthesised command name: state is field 3, utime
+    // and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
+/// A poor man's profile of the database while the analysis has a backlog:
+/// the statements the bench's backends are running, sampled every 5 ms for
+/// a second, most frequent first.
+async fn sample_activity(pool: &sqlx::PgPool, db: &str) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut samples = 0;
+    for _ in 0..200 {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "select left(regexp_replace(query, '\\s+', ' ', 'g'), 90) from pg_stat_activity
+              where datname = $1 and state = 'active' and pid <> pg_backend_pid()",
+        )
+        .bind(db)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        for q in rows {
+            *seen.entry(q).or_default() += 1;
+        }
+        samples += 1;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The claim's two statements as `app_claim_jobs` runs them, rolled back.
+    let mut tx = pool.begin().await.unwrap();
+    for sql in [
+        "explain (analyze, buffers) select x.id from public.job x
+          where x.status = 'running' and x.locked_until < now() and x.attempts >= x.max_attempts
+          for update skip locked",
+        "explain (analyze, buffers) select x.id from public.job x
+          where x.run_at <= now()
+            and (x.status = 'queued' or (x.status = 'running' and x.locked_until < now()))
+            and x.attempts < x.max_attempts
+          order by x.run_at, x.id limit 8 for update skip locked",
+    ] {
+        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        println!(
+            "graph_sync claim plan during the backlog:\n  {}",
+            plan.join("\n  ")
+        );
+    }
+    tx.rollback().await.unwrap();
+    let mut top: Vec<(String, usize)> = seen.into_iter().collect();
+    top.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    println!("graph_sync active statements during the analysis backlog ({samples} samples):");
+    for (q, n) in top.iter().take(8) {
+        println!("  {n:>4}  {q}");
+    }
+}
+
+/// EXPLAIN ANALYZE of the analysis job's history query (as
+/// `assessment::history_entries` sends it) for the newest stored message's
+/// keys: the cost the last analyses paid.
+async fn explain_history(pool: &sqlx::PgPool, org: OrgId) {
+    let keys: Option<(Option<String>, Option<String>, time::OffsetDateTime)> = sqlx::query_as(
+        "select a.history ->> 'sender_domain', a.history ->> 'supplier_key', m.received_at
+           from assessment a join message m on m.id = a.message_id
+          where a.org_id = $1 and a.history is not null
+          order by m.received_at desc limit 1",
+    )
+    .bind(org.as_uuid())
+    .fetch_optional(pool)
+    .await
+    .unwrap();
+    let Some((domain, supplier, at)) = keys else {
+        println!("graph_sync history query: no history stored");
+        return;
+    };
+    let plan: Vec<String> = sqlx::query_scalar(
+        "explain (analyze, buffers, timing off)
+         select history from (
+           select distinct on (a.message_id) a.history, m.received_at, m.id
+           from assessment a join message m on m.id = a.message_id
+           where a.org_id = $1 and m.org_id = $1 and a.history is not null
+             and m.received_at < $4
+             and ((a.history ->> 'sender_domain') = $2
+                  or (a.history ->> 'supplier_key') = $3)
+           order by a.message_id, a.created_at desc
+         ) h
+         order by received_at desc, id desc
+         limit 2000",
+    )
+    .bind(org.as_uuid())
+    .bind(domain)
+    .bind(supplier)
+    .bind(at + time::Duration::seconds(1))
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    println!(
+        "graph_sync history query for the newest message:\n  {}",
+        plan.join("\n  ")
+    );
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -189,7 +333,9 @@ fn main() {
                 smtp: None,
             }),
         );
-        let settings = GraphSettings::new(GraphClient::new(cfg).unwrap(), web);
+        let mut settings = GraphSettings::new(GraphClient::new(cfg).unwrap(), web);
+        settings.store_batch = env("SENTRA_BENCH_STORE_BATCH", settings.store_batch);
+        println!("graph_sync: store batch {}", settings.store_batch);
         sentra_worker::graph::register(&mut registry, ingestor, settings);
         // The production runner settings (`sentra worker`'s defaults).
         let runner = Runner::new(pool.clone(), registry, RunnerConfig::default());
@@ -209,15 +355,52 @@ fn main() {
         let messages: Vec<NewMessage> = (0..n)
             .map(|i| NewMessage::new(email("t", i, i % 10 == 0)))
             .collect();
+        let (cpu0, pg0) = (own_cpu(), postgres_cpu(db.name()));
         let start = Instant::now();
         fake.deliver_many(&upn, messages).unwrap();
         let nn = i64::try_from(n).unwrap();
-        wait_for("storing", &sup, "select count(*) from message where org_id = $1", org, nn).await;
-        let stored = start.elapsed();
-        wait_for("analysis", &sup, "select count(*) from assessment where org_id = $1", org, nn)
-            .await;
-        let total = start.elapsed();
+        // Stored and analysed counts every 100 ms, printed per half second:
+        // where the analysis lags the storing, and for how long.
+        let mut stored = None;
+        let mut timeline = Vec::new();
+        let total = loop {
+            let msgs = count(&sup, "select count(*) from message where org_id = $1", org).await;
+            let done = count(&sup, "select count(*) from assessment where org_id = $1", org).await;
+            let at = start.elapsed();
+            if timeline.last().is_none_or(|(last, _, _, _): &(Duration, i64, i64, f64)| {
+                at.saturating_sub(*last) >= Duration::from_millis(500)
+            }) {
+                timeline.push((at, msgs, done, postgres_cpu(db.name()) - pg0));
+            }
+            if msgs >= nn && stored.is_none() {
+                stored = Some(at);
+                if nn - done > 200 {
+                    sample_activity(&sup, db.name()).await;
+                }
+            }
+            if done >= nn {
+                timeline.push((at, msgs, done, postgres_cpu(db.name()) - pg0));
+                break at;
+            }
+            assert!(at < Duration::from_mins(10), "timed out waiting for the analysis");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let stored = stored.unwrap_or(total);
+        let line: Vec<String> = timeline
+            .iter()
+            .map(|(t, m, a, pg)| format!("{:.1}s {m}/{a} pg {pg:.1}s", t.as_secs_f64()))
+            .collect();
+        println!(
+            "graph_sync timeline (stored/analysed, PostgreSQL CPU so far): {}",
+            line.join(", ")
+        );
+        explain_history(&sup, org).await;
+        let (cpu, pg) = (own_cpu() - cpu0, postgres_cpu(db.name()) - pg0);
         let cases = count(&sup, "select count(*) from fraud_case where org_id = $1", org).await;
+        println!(
+            "graph_sync CPU: bench process {cpu:.2} s, PostgreSQL backends {pg:.2} s: {:.2} ms per message",
+            (cpu + pg) * 1000.0 / n as f64
+        );
         println!(
             "graph_sync throughput: {n} messages delivered → stored in {:.2} s, stored+analysed in {:.2} s: {:.0} messages/s end to end ({cases} cases)",
             stored.as_secs_f64(),

@@ -360,6 +360,47 @@ pub async fn request_holds(tx: &mut TenantTx, id: MailboxId) -> Result<RequestHo
     })
 }
 
+/// The right to run Graph requests for one mailbox's sync round, across
+/// every worker process: a transaction-scoped advisory lock on the mailbox,
+/// held by an open transaction that does nothing else (no row locks, no
+/// snapshot between statements under `read committed`). Dropping it, or the
+/// worker dying, ends the transaction and so frees the lock; no session
+/// lock can outlive a crashed task on a pooled connection this way.
+#[derive(Debug)]
+pub struct RoundLock {
+    tx: TenantTx,
+}
+
+impl RoundLock {
+    /// Frees the lock now.
+    pub async fn release(self) -> Result<(), StoreError> {
+        self.tx.rollback().await
+    }
+}
+
+/// Takes the mailbox's [`RoundLock`] if no other round (in any process)
+/// holds it: `None` means another worker is syncing the mailbox right now.
+/// Never waits.
+pub async fn try_lock_round(
+    pool: &AppPool,
+    org: OrgId,
+    id: MailboxId,
+) -> Result<Option<RoundLock>, StoreError> {
+    let mut tx = TenantTx::begin(pool, org, None).await?;
+    let got: bool = sqlx::query_scalar(
+        "select pg_try_advisory_xact_lock(hashtextextended('m365-round:' || $1::text, 0))",
+    )
+    .bind(id.as_uuid())
+    .fetch_one(tx.conn())
+    .await?;
+    if got {
+        Ok(Some(RoundLock { tx }))
+    } else {
+        tx.rollback().await?;
+        Ok(None)
+    }
+}
+
 /// A mailbox's webhook secrets.
 pub struct WebhookSecrets {
     /// The customer's Entra tenant.

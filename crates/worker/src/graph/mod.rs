@@ -5,7 +5,7 @@
 //! webhook ──► graph.sync ──► delta round (stored deltaLink, or from the start date)
 //!                               │  $value of each new message (≤4 in flight, size-capped)
 //!                               ▼
-//!                       sentra_ingest::store_raw ──► analyse_message ──► case, alerts
+//!                       sentra_ingest::store_many ──► analyse_message ──► case, alerts
 //!                               │  every message committed first, then:
 //!                               ▼
 //!                       save the round's deltaLink
@@ -18,8 +18,9 @@
 //!
 //! All four kinds are [`PooledHandler`]s: Graph calls can take minutes
 //! (throttling, hundreds of messages), so no transaction stays open across
-//! them. Each message is stored by [`Ingestor::store_raw`] in its own
-//! transaction (with its `analyse_message` job), and the round's `deltaLink`
+//! them. The round's new messages are stored by [`Ingestor::store_many`] in
+//! batches, one transaction each (every message with its own
+//! `analyse_message` job and audit event), and the round's `deltaLink`
 //! is saved only after every message of the round is stored. A crash
 //! anywhere re-runs the round from the previous link; ingest keys messages
 //! on (mailbox, immutable id), so the re-run stores nothing twice, and the
@@ -32,7 +33,11 @@
 //! round lets go of its dedupe key first: a notification that arrives while
 //! a round runs (after it may have read delta) queues the next round instead
 //! of merging into this one and waiting for the safety net. Rounds of one
-//! mailbox take turns within a worker.
+//! mailbox take turns within a worker, and across workers through a
+//! transaction-scoped advisory lock ([`m365_mailbox::try_lock_round`]): a
+//! job that finds another worker's round running is deferred without
+//! spending an attempt, so no second worker calls Graph for the mailbox
+//! while the first may be holding a `Retry-After` only it has heard.
 //!
 //! # Health
 //!
@@ -84,6 +89,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use time::OffsetDateTime;
 
+/// How soon a sync job that found another worker's round running on its
+/// mailbox tries again (a round of a few pages takes about this long).
+const ROUND_BUSY_RETRY: Duration = Duration::from_secs(1);
+
 /// What the Graph jobs need besides the ingest pipeline.
 #[derive(Debug, Clone)]
 pub struct GraphSettings {
@@ -96,17 +105,24 @@ pub struct GraphSettings {
     pub maintain_every: Duration,
     /// How far back the first sync of a mailbox with no start date reaches.
     pub default_lookback: time::Duration,
+    /// At most this many of a round's new messages are stored in one
+    /// transaction (whatever has been fetched when the previous batch
+    /// committed, so a lone message is not held back). `1` stores each
+    /// message on its own, as before batching.
+    pub store_batch: usize,
 }
 
 impl GraphSettings {
     /// Settings with Sentra's defaults: maintain every 10 minutes (the
-    /// contract's 5–15), first sync 30 days back.
+    /// contract's 5–15), first sync 30 days back, up to 64 messages stored
+    /// per transaction.
     pub fn new(client: GraphClient, webhook_base: impl Into<String>) -> Self {
         Self {
             client,
             webhook_base: webhook_base.into().trim_end_matches('/').to_owned(),
             maintain_every: Duration::from_mins(10),
             default_lookback: time::Duration::days(30),
+            store_batch: 64,
         }
     }
 }
@@ -290,6 +306,26 @@ impl Ctx {
         }))
     }
 
+    /// A sync job's round, under the mailbox's round lock.
+    async fn sync_job(
+        &self,
+        pool: &AppPool,
+        job: &ClaimedJob,
+        id: MailboxId,
+        full: bool,
+    ) -> Result<(), JobError> {
+        // Throttled (a persisted Retry-After): wait for the deadline
+        // still holding the dedupe key, so notifications merge into
+        // this job meanwhile.
+        if let Some(wait) = self.deferral(job.org, id).await? {
+            return Err(JobError::defer(wait));
+        }
+        // A notification from now on must queue another round rather
+        // than merge into this one, which may have read delta already.
+        queue::release_dedupe_key(pool, job).await?;
+        sync::run(self, job.org, id, full).await
+    }
+
     /// Records `fail` on the mailbox's health and says what the job does:
     /// ends (`Ok`: an admin must act) or retries (`Err`, after any
     /// `Retry-After`).
@@ -394,21 +430,26 @@ impl PooledHandler<SyncJob> for Kind {
     ) -> BoxFuture<'a, Result<(), JobError>> {
         let id = MailboxId::from_uuid(p.0.mailbox_id);
         Box::pin(async move {
-            // One round of a mailbox at a time in this worker; a round in
-            // another worker is harmless (ingest dedupes, the link is saved
-            // under the mailbox's row lock).
+            // One round of a mailbox at a time in this worker: the others
+            // wait their turn here.
             let lock = self.0.mailbox_lock(id);
-            let _round = lock.lock().await;
-            // Throttled (a persisted Retry-After): wait for the deadline
-            // still holding the dedupe key, so notifications merge into
-            // this job meanwhile.
-            if let Some(wait) = self.0.deferral(job.org, id).await? {
-                return Err(JobError::defer(wait));
+            let _turn = lock.lock().await;
+            // And one at a time across workers. Two rounds at once would
+            // not store anything twice (ingest dedupes), but a worker cannot
+            // see the `Retry-After` another one was just given (it reads
+            // the persisted deadline only when its round starts), and two
+            // rounds would double the in-flight requests the mailbox's cap
+            // allows. A busy mailbox defers this job, keeping its dedupe
+            // key so that notifications merge into it meanwhile.
+            let Some(round) = m365_mailbox::try_lock_round(pool, job.org, id).await? else {
+                return Err(JobError::defer(ROUND_BUSY_RETRY));
+            };
+            let result = self.0.sync_job(pool, job, id, p.0.full).await;
+            if let Err(e) = round.release().await {
+                // The transaction ends with its connection regardless.
+                tracing::warn!(mailbox = %id, error = %e, "releasing the round lock failed");
             }
-            // A notification from now on must queue another round rather
-            // than merge into this one, which may have read delta already.
-            queue::release_dedupe_key(pool, job).await?;
-            sync::run(&self.0, job.org, id, p.0.full).await
+            result
         })
     }
 }

@@ -21,10 +21,8 @@ use time::OffsetDateTime;
 /// gate (4, Microsoft's limit) is what really bounds them.
 const FETCH_CONCURRENCY: usize = 4;
 
-/// What happened to one message of the round.
+/// A message of the round that is not stored, and why.
 enum Fetched {
-    /// Stored now or earlier.
-    Stored,
     /// Larger than the cap: not read, recorded.
     TooLarge { id: String, cap: usize },
     /// Deleted between the delta page and the fetch.
@@ -104,7 +102,13 @@ async fn clear_link(ctx: &Ctx, t: &Target) -> Result<(), Fail> {
 
 /// Fetches and stores every message of the round not stored before.
 /// Returns the ones too large to read. Any other failure fails the round
-/// (its link is then not saved, and the re-run repeats it).
+/// (its link is then not saved, and the re-run repeats it), after the
+/// messages fetched before it are stored.
+///
+/// Fetching and storing overlap: the fetches (≤ [`FETCH_CONCURRENCY`])
+/// hand their bodies over a channel, and the store side commits whatever
+/// has arrived, up to `store_batch`, in one transaction while the next
+/// fetches run.
 async fn store_round(ctx: &Ctx, t: &Target, round: &DeltaRound) -> Result<Vec<Fetched>, Fail> {
     let ids: Vec<String> = round.messages.iter().map(|m| m.id.clone()).collect();
     let known = {
@@ -127,50 +131,84 @@ async fn store_round(ctx: &Ctx, t: &Target, round: &DeltaRound) -> Result<Vec<Fe
         duplicates = round.duplicates,
         "delta round"
     );
-    let results: Vec<Result<Fetched, Fail>> = futures_util::stream::iter(todo)
-        // Owned items: a stream of futures borrowing from the iterator
-        // trips the compiler's higher-ranked `Send` check.
-        .map(|item| async move { fetch_and_store(ctx, t, &item).await })
-        .buffer_unordered(FETCH_CONCURRENCY)
-        .collect()
-        .await;
-    let mut skipped = Vec::new();
-    for r in results {
-        match r? {
-            Fetched::Stored | Fetched::Gone => {}
-            too_large @ Fetched::TooLarge { .. } => skipped.push(too_large),
+    let batch = ctx.settings.store_batch.max(1);
+    let (send, mut recv) = tokio::sync::mpsc::channel::<(DeltaItem, Vec<u8>)>(batch);
+    let fetch = async move {
+        let mut results = futures_util::stream::iter(todo)
+            // Owned items: a stream of futures borrowing from the iterator
+            // trips the compiler's higher-ranked `Send` check.
+            .map(|item| async move {
+                let got = fetch(ctx, t, &item).await;
+                (item, got)
+            })
+            .buffer_unordered(FETCH_CONCURRENCY);
+        let mut skipped = Vec::new();
+        let mut first_err = None;
+        while let Some((item, got)) = results.next().await {
+            match got {
+                Ok(Fetch::Raw(raw)) => {
+                    if send.send((item, raw)).await.is_err() {
+                        // The store side failed; it reports why.
+                        break;
+                    }
+                }
+                Ok(Fetch::Skip(Fetched::Gone)) => {}
+                Ok(Fetch::Skip(too_large)) => skipped.push(too_large),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
         }
+        (skipped, first_err)
+    };
+    let store = async move {
+        let mut buf = Vec::with_capacity(batch);
+        while recv.recv_many(&mut buf, batch).await > 0 {
+            let incoming: Vec<Incoming<'_>> = buf
+                .iter()
+                .map(|(item, raw)| Incoming {
+                    mailbox: t.id,
+                    provider_id: &item.id,
+                    raw,
+                    received_at: item
+                        .received_date_time
+                        .as_deref()
+                        .and_then(parse_graph_time),
+                })
+                .collect();
+            ctx.ingestor.store_many(t.org, &incoming).await?;
+            buf.clear();
+        }
+        Ok::<(), Fail>(())
+    };
+    let ((skipped, fetch_err), stored) = tokio::join!(fetch, store);
+    stored?;
+    match fetch_err {
+        Some(e) => Err(e),
+        None => Ok(skipped),
     }
-    Ok(skipped)
 }
 
-async fn fetch_and_store(ctx: &Ctx, t: &Target, item: &DeltaItem) -> Result<Fetched, Fail> {
-    let raw = match ctx
+/// A fetched body, or why there is none.
+enum Fetch {
+    Raw(Vec<u8>),
+    Skip(Fetched),
+}
+
+async fn fetch(ctx: &Ctx, t: &Target, item: &DeltaItem) -> Result<Fetch, Fail> {
+    match ctx
         .client()
         .message_mime(&t.tenant, &t.mailbox.address, &item.id)
         .await
     {
-        Ok(raw) => raw,
-        Err(GraphError::TooLarge { cap }) => {
-            return Ok(Fetched::TooLarge {
-                id: item.id.clone(),
-                cap,
-            });
-        }
-        Err(GraphError::NotFound { .. }) => return Ok(Fetched::Gone),
-        Err(e) => return Err(e.into()),
-    };
-    let incoming = Incoming {
-        mailbox: t.id,
-        provider_id: &item.id,
-        raw: &raw,
-        received_at: item
-            .received_date_time
-            .as_deref()
-            .and_then(parse_graph_time),
-    };
-    ctx.ingestor.store_raw(t.org, &incoming).await?;
-    Ok(Fetched::Stored)
+        Ok(raw) => Ok(Fetch::Raw(raw)),
+        Err(GraphError::TooLarge { cap }) => Ok(Fetch::Skip(Fetched::TooLarge {
+            id: item.id.clone(),
+            cap,
+        })),
+        Err(GraphError::NotFound { .. }) => Ok(Fetch::Skip(Fetched::Gone)),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Saves the round's link (health back to healthy) and records the

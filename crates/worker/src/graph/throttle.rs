@@ -14,6 +14,12 @@
 //!   is waited out by the gate; a longer one defers the job to the deadline
 //!   without spending an attempt.
 //!
+//! Reading the deadlines only at the start of a job is enough because a
+//! mailbox's sync rounds never overlap across workers (the round lock,
+//! [`sentra_store::repo::m365_mailbox::try_lock_round`]): a round that
+//! starts after another worker's `Retry-After` reads it, and none can be
+//! running while it is handed out.
+//!
 //! The client knows mailboxes and tenants by Graph's names; [`Targets`]
 //! maps them back to rows, filled as jobs load their mailbox (a hold can
 //! only come from a request a loaded job made).

@@ -36,7 +36,16 @@ pub struct Rig {
     max_mime_bytes: usize,
     stop: Option<oneshot::Sender<()>>,
     runner: Option<tokio::task::JoinHandle<sentra_worker::RunStats>>,
+    /// Further workers (another process each, as far as Graph and the
+    /// in-memory gates are concerned).
+    others: Vec<Worker>,
 }
+
+/// A running worker: its stop signal and its task.
+type Worker = (
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<sentra_worker::RunStats>,
+);
 
 /// The Graph client against the fake, with short backoffs but the
 /// production inline-wait rule (a long `Retry-After` fails the call).
@@ -110,6 +119,7 @@ impl Rig {
             max_mime_bytes,
             stop: None,
             runner: None,
+            others: Vec::new(),
         };
         rig.spawn_worker();
         Some(rig)
@@ -118,6 +128,19 @@ impl Rig {
     /// Starts a worker with a Graph client of its own (fresh in-memory
     /// gates and tokens), as a restarted process would have.
     fn spawn_worker(&mut self) {
+        let (stop, runner) = self.launch();
+        self.stop = Some(stop);
+        self.runner = Some(runner);
+    }
+
+    /// Starts one more worker beside the first, with its own Graph client,
+    /// as a second `sentra worker` process would run.
+    pub fn spawn_another_worker(&mut self) {
+        let worker = self.launch();
+        self.others.push(worker);
+    }
+
+    fn launch(&self) -> Worker {
         let w = &self.w;
         let ingestor =
             Ingestor::new(w.pool().clone(), w.keys.clone()).with_faults(self.faults.clone());
@@ -134,14 +157,14 @@ impl Rig {
         sentra_worker::graph::register(&mut registry, ingestor, settings);
         let runner = Runner::new(w.pool().clone(), registry, test_config());
         let (stop, stopped) = oneshot::channel::<()>();
-        self.stop = Some(stop);
-        self.runner = Some(tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             runner
                 .run(async {
                     let _ = stopped.await;
                 })
                 .await
-        }));
+        });
+        (stop, task)
     }
 
     /// Kills the worker mid-flight (its tasks dropped where they stand, as
@@ -158,12 +181,16 @@ impl Rig {
         self.spawn_worker();
     }
 
-    /// Stops the worker (jobs in flight finish).
+    /// Stops the workers (jobs in flight finish).
     pub async fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(r) = self.runner.take() {
+            let _ = r.await;
+        }
+        for (stop, r) in self.others.drain(..) {
+            let _ = stop.send(());
             let _ = r.await;
         }
     }

@@ -1,8 +1,10 @@
 //! Graph's `Retry-After` outlives the worker that was told it: a worker
 //! killed while waiting one out, or restarted after a long one, leaves the
 //! deadline in the database, and the fresh worker (a new Graph client with
-//! empty in-memory gates) does not call the fake Graph before it. A
-//! `Retry-After` far in the future is capped at an hour.
+//! empty in-memory gates) does not call the fake Graph before it. Two live
+//! workers never sync one mailbox at once, so neither calls Graph before a
+//! `Retry-After` only the other has heard. A `Retry-After` far in the
+//! future is capped at an hour.
 
 use crate::graph_support::{Rig, invoice};
 use sentra_domain::graph_jobs;
@@ -128,6 +130,58 @@ async fn a_job_started_before_a_long_retry_after_is_deferred_to_it_without_spend
         report.retry_after_violations
     );
     assert_eq!(rig.count(MESSAGES).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_live_workers_take_turns_on_a_mailbox_so_neither_calls_graph_before_a_retry_after() {
+    let Some(mut rig) = Rig::start().await else {
+        return;
+    };
+    rig.connect().await;
+    rig.spawn_another_worker();
+    let upn = rig.s.monitored.upn.clone();
+    // Slow calls keep a round running while further notifications arrive.
+    rig.fake.set_switches(|sw| sw.latency_ms = 20);
+    let n = 60;
+    for i in 0..n {
+        rig.fake
+            .add_message(&upn, NewMessage::new(invoice(i)))
+            .unwrap();
+    }
+    // The next round's first call (its delta request) is throttled for
+    // 1 s: the worker that got it waits it out inline, inside its round,
+    // with nothing else of its own in flight for the mailbox.
+    rig.fake
+        .inject(Fault::throttled(Some("1")).for_mailbox(&upn));
+    // A notification's sync every 50 ms until everything is stored: each
+    // running round has let go of its dedupe key, so each notification
+    // queues a job that either worker may claim.
+    let want = i64::try_from(n).unwrap();
+    while rig.count(MESSAGES).await < want {
+        rig.enqueue(graph_jobs::SYNC, false).await;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    rig.settle().await;
+    rig.stop().await;
+    let report = rig.fake.report();
+    assert!(
+        report.retry_after_violations.is_empty(),
+        "{:?}",
+        report.retry_after_violations
+    );
+    // One round at a time: never more than one client's cap in flight.
+    assert!(
+        report.max_in_flight_for(&upn) <= 4,
+        "{} requests in flight",
+        report.max_in_flight_for(&upn)
+    );
+    assert_eq!(rig.count(MESSAGES).await, want);
+    // Turns were taken by deferring, which spends no attempt.
+    assert_eq!(
+        rig.count("select count(*) from job where org_id = $1 and status = 'parked'")
+            .await,
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -429,6 +429,10 @@ pub(super) struct RunReport {
     pub(super) restarts: usize,
     pub(super) faults: usize,
     pub(super) seconds: f64,
+    /// Requests the fake saw before a mailbox's `Retry-After` had elapsed.
+    pub(super) violations: usize,
+    /// Throttling answers (429, 503, 504) the fake gave.
+    pub(super) throttling_answers: usize,
 }
 
 /// The faults the chaos run cycles through, each failing two calls.

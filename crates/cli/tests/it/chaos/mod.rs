@@ -129,6 +129,12 @@ async fn run(
             v.key, v.early_ms, v.after_throttle_ms, v.path
         );
     }
+    report.violations = graph.retry_after_violations.len();
+    report.throttling_answers = graph
+        .requests
+        .iter()
+        .filter(|r| [429, 503, 504].contains(&r.status))
+        .count();
     report
 }
 
@@ -253,6 +259,20 @@ fn chaos_workers_killed_postgres_restarted_faults_injected_every_message_process
             eprintln!("  clean {a:?} / chaos {b:?}");
         }
         assert!(chaos_run.kills >= 20 && chaos_run.restarts >= 2);
+        // A mailbox's sync rounds never overlap across workers, so no
+        // worker calls Graph before a `Retry-After` another one was given;
+        // what remains are the worker's own requests already past its gate
+        // (at most 3 others in flight) when a throttling answer arrived,
+        // which no client can take back (seen 0–10 ms after the answer;
+        // before the round lock, other workers' requests came 79–984 ms
+        // after it).
+        assert!(
+            chaos_run.violations <= 3 * chaos_run.throttling_answers,
+            "requests before a Retry-After: {} for {} throttling answers",
+            chaos_run.violations,
+            chaos_run.throttling_answers
+        );
+        assert_eq!(clean_run.violations, 0);
         assert!(sent_chaos >= usize::try_from(chaos.alerts).unwrap(), "every alert emailed");
         assert_eq!(chaos.duplicated, (0, 0), "a case or an alert was duplicated");
         assert_eq!(clean.duplicated, (0, 0));

@@ -107,22 +107,31 @@ pub struct GraphSettings {
     pub default_lookback: time::Duration,
     /// At most this many of a round's new messages are stored in one
     /// transaction (whatever has been fetched when the previous batch
-    /// committed, so a lone message is not held back). `1` stores each
-    /// message on its own, as before batching.
+    /// committed, so a lone message is not held back). `1`, the default,
+    /// stores each message on its own.
+    ///
+    /// Why not more by default: a batch makes its analysis jobs claimable
+    /// all at once, so the runners analyse its messages in any order, and a
+    /// verdict depends on the history entries of the messages received
+    /// before it, written when those are analysed. The demo's 57 messages
+    /// then gave 25 cases in one run and 27 in the next. 64 reached
+    /// 239–249 msg/s end to end in the `graph_sync` bench against 114 for 1
+    /// (docs/PERFORMANCE.md); it becomes the default once history entries
+    /// are written when a message is stored, so that order cannot matter.
     pub store_batch: usize,
 }
 
 impl GraphSettings {
     /// Settings with Sentra's defaults: maintain every 10 minutes (the
-    /// contract's 5–15), first sync 30 days back, up to 64 messages stored
-    /// per transaction.
+    /// contract's 5–15), first sync 30 days back, one message stored per
+    /// transaction (see [`GraphSettings::store_batch`]).
     pub fn new(client: GraphClient, webhook_base: impl Into<String>) -> Self {
         Self {
             client,
             webhook_base: webhook_base.into().trim_end_matches('/').to_owned(),
             maintain_every: Duration::from_mins(10),
             default_lookback: time::Duration::days(30),
-            store_batch: 64,
+            store_batch: 1,
         }
     }
 }

@@ -14,9 +14,11 @@
 //!   membership or a session notify the organisation or user it touched,
 //!   whoever made it (another `sentra serve`, the worker storing new mail,
 //!   psql). The entries of that organisation or user are dropped as the
-//!   notification arrives, a few milliseconds after the commit, and an entry
-//!   otherwise lives at most [`LIVE_MAX_AGE`] (the bound for what only time
-//!   changes, like a session's expiry). While the listener is reconnecting,
+//!   notification arrives, a few milliseconds after the commit (a tenant
+//!   row ends the organisation's pages; its own row or an account also ends
+//!   session checks). An entry otherwise lives at most [`LIVE_MAX_AGE`]
+//!   (the bound for what only time changes on a page), and a cached session
+//!   never outlives its own deadline. While the listener is reconnecting,
 //!   and when it reconnects (notifications may have been lost), everything
 //!   is dropped and the short lifetime below applies.
 //! - **Not following** (before the listener connects, or without one, as in

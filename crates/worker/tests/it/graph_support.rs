@@ -211,6 +211,19 @@ impl Rig {
         tx.commit().await.unwrap();
     }
 
+    /// Throttles the monitored mailbox's next Graph request with
+    /// `Retry-After: retry_after`, delivers one invoice and queues the sync
+    /// round that meets the throttle.
+    pub async fn sync_into_throttle(&self, retry_after: &str) {
+        let upn = &self.s.monitored.upn;
+        self.fake
+            .inject(sentra_testkit::Fault::throttled(Some(retry_after)).for_mailbox(upn));
+        self.fake
+            .add_message(upn, sentra_testkit::NewMessage::new(invoice(1)))
+            .unwrap();
+        self.enqueue(graph_jobs::SYNC, false).await;
+    }
+
     /// Subscribes and waits for the first sync to complete.
     pub async fn connect(&self) -> M365Mailbox {
         self.enqueue(graph_jobs::SUBSCRIBE, false).await;

@@ -133,14 +133,8 @@ async fn a_retry_after_of_120_s_reschedules_the_job_and_degrades_the_mailbox() {
         return;
     };
     rig.connect().await;
-    let upn = rig.s.monitored.upn.clone();
     // 120 s is longer than the client waits inline: the job is rescheduled.
-    rig.fake
-        .inject(Fault::throttled(Some("120")).for_mailbox(&upn));
-    rig.fake
-        .add_message(&upn, NewMessage::new(invoice(1)))
-        .unwrap();
-    rig.enqueue(graph_jobs::SYNC, false).await;
+    rig.sync_into_throttle("120").await;
     let m = rig
         .until("degraded", |m| m.health == Health::Degraded)
         .await;
@@ -169,14 +163,8 @@ async fn a_degraded_mailbox_is_healthy_again_after_its_retry_after() {
         return;
     };
     rig.connect().await;
-    let upn = rig.s.monitored.upn.clone();
     // Longer than the rig's 5 s inline wait, short enough to sit out.
-    rig.fake
-        .inject(Fault::throttled(Some("6")).for_mailbox(&upn));
-    rig.fake
-        .add_message(&upn, NewMessage::new(invoice(1)))
-        .unwrap();
-    rig.enqueue(graph_jobs::SYNC, false).await;
+    rig.sync_into_throttle("6").await;
     rig.until("degraded", |m| m.health == Health::Degraded)
         .await;
     rig.until("healthy again", |m| m.health == Health::Healthy)

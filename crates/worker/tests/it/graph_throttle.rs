@@ -46,15 +46,9 @@ async fn a_worker_killed_while_waiting_out_a_retry_after_leaves_the_deadline_to_
         return;
     };
     rig.connect().await;
-    let upn = rig.s.monitored.upn.clone();
     // 4 s: shorter than the rig's 5 s inline wait, so the client sleeps it
     // out inside the job — and the worker is killed while it sleeps.
-    rig.fake
-        .inject(Fault::throttled(Some("4")).for_mailbox(&upn));
-    rig.fake
-        .add_message(&upn, NewMessage::new(invoice(1)))
-        .unwrap();
-    rig.enqueue(graph_jobs::SYNC, false).await;
+    rig.sync_into_throttle("4").await;
     let left = until_throttled(&rig).await;
     assert!(left <= 4.5, "the deadline is the Retry-After: {left}");
     rig.kill_and_restart().await;
@@ -77,15 +71,9 @@ async fn a_job_started_before_a_long_retry_after_is_deferred_to_it_without_spend
         return;
     };
     rig.connect().await;
-    let upn = rig.s.monitored.upn.clone();
     // 8 s: longer than the rig's 5 s inline wait, so the job that met it
     // fails and is rescheduled after it.
-    rig.fake
-        .inject(Fault::throttled(Some("8")).for_mailbox(&upn));
-    rig.fake
-        .add_message(&upn, NewMessage::new(invoice(1)))
-        .unwrap();
-    rig.enqueue(graph_jobs::SYNC, false).await;
+    rig.sync_into_throttle("8").await;
     rig.until("degraded", |m| m.health == Health::Degraded)
         .await;
     assert!(until_throttled(&rig).await > 5.0);
@@ -190,14 +178,8 @@ async fn a_retry_after_centuries_away_is_capped_at_an_hour() {
         return;
     };
     rig.connect().await;
-    let upn = rig.s.monitored.upn.clone();
     // About 317 years: a buggy or hostile header.
-    rig.fake
-        .inject(Fault::throttled(Some("9999999999")).for_mailbox(&upn));
-    rig.fake
-        .add_message(&upn, NewMessage::new(invoice(1)))
-        .unwrap();
-    rig.enqueue(graph_jobs::SYNC, false).await;
+    rig.sync_into_throttle("9999999999").await;
     rig.until("degraded", |m| m.health == Health::Degraded)
         .await;
     let held = until_throttled(&rig).await;

@@ -449,8 +449,10 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let cache = state.read_cache.clone();
     let method = req.method().clone();
     if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        // Only a cached session can name the writer; hashing the cookie is
+        // pointless with the cache off.
         let writer = crate::session::token_from(req.headers(), state.secure_cookies)
-            .filter(|_| !req.headers().contains_key(header::AUTHORIZATION))
+            .filter(|_| cache.enabled() && !req.headers().contains_key(header::AUTHORIZATION))
             .and_then(|token| cache.session(&token.storage_hash()));
         let res = next.run(req).await;
         // After the handler committed, before the client sees the answer.

@@ -72,7 +72,7 @@ pub struct Ingested {
     pub report: MessageReport,
 }
 
-fn new_message(incoming: &Incoming<'_>, meta: &Meta) -> NewMessage {
+pub(crate) fn new_message(incoming: &Incoming<'_>, meta: &Meta) -> NewMessage {
     NewMessage {
         mailbox_id: incoming.mailbox,
         provider_message_id: incoming.provider_id.to_owned(),
@@ -111,6 +111,28 @@ fn verdict(message_id: MessageId, report: &MessageReport) -> Result<NewAssessmen
         signals: serde_json::to_value(&report.signals).map_err(json_err)?,
         extracted,
     })
+}
+
+/// The `message.received` audit event of a message a sync stored.
+pub(crate) fn received_event(id: MessageId, incoming: &Incoming<'_>) -> NewEvent {
+    NewEvent::new(Source::Sync.actor(), Source::Sync.action())
+        .target("message", id.to_string())
+        .details(json!({
+            "mailbox_id": incoming.mailbox.to_string(),
+            "size_bytes": incoming.raw.len(),
+        }))
+}
+
+/// The `message.analysed` audit event of a new verdict on a stored message.
+pub(crate) fn analysed_event(analysed: &Analysed, report: &MessageReport) -> NewEvent {
+    NewEvent::new("system", "message.analysed")
+        .target("message", analysed.message_id.to_string())
+        .details(json!({
+            "category": report.category.as_str(),
+            "risk_level": analysed.risk_level.as_str(),
+            "risk_score": report.risk.score,
+            "case_id": analysed.case_id.map(|c| c.to_string()),
+        }))
 }
 
 /// When the digest of `day` (UTC) goes out: five minutes after the
@@ -171,14 +193,7 @@ impl Ingestor {
                         None,
                     )
                     .await?;
-                    events.push(
-                        NewEvent::new(Source::Sync.actor(), Source::Sync.action())
-                            .target("message", id.to_string())
-                            .details(json!({
-                                "mailbox_id": m.mailbox.to_string(),
-                                "size_bytes": m.raw.len(),
-                            })),
-                    );
+                    events.push(received_event(id, m));
                     Stored {
                         message_id: id,
                         created: true,
@@ -228,7 +243,7 @@ impl Ingestor {
             message::get(&mut tx, message_id).await?.received_at
         };
         let (analysed, report) = self
-            .finish(&mut tx, message_id, received_at, &prepared, &ctx)
+            .finish(&mut tx, message_id, received_at, &prepared, &ctx, true)
             .await?;
         let stored = Stored {
             message_id,
@@ -295,21 +310,10 @@ impl Ingestor {
         let inputs = context::load(tx, &self.keys).await?;
         let (ctx, prepared) = self.prepare(raw.to_vec(), inputs).await?;
         let (analysed, report) = self
-            .finish(tx, message_id, summary.received_at, &prepared, &ctx)
+            .finish(tx, message_id, summary.received_at, &prepared, &ctx, true)
             .await?;
         if analysed.created {
-            audit::append(
-                tx,
-                NewEvent::new("system", "message.analysed")
-                    .target("message", message_id.to_string())
-                    .details(json!({
-                        "category": report.category.as_str(),
-                        "risk_level": analysed.risk_level.as_str(),
-                        "risk_score": report.risk.score,
-                        "case_id": analysed.case_id.map(|c| c.to_string()),
-                    })),
-            )
-            .await?;
+            audit::append(tx, analysed_event(&analysed, &report)).await?;
         }
         Ok(Some(analysed))
     }
@@ -334,13 +338,14 @@ impl Ingestor {
 
     /// History, verdict, case and alerts, in `tx`. Follow-up effects only
     /// when the verdict is new.
-    async fn finish(
+    pub(crate) async fn finish(
         &self,
         tx: &mut TenantTx,
         message_id: MessageId,
         received_at: OffsetDateTime,
         prepared: &Prepared,
         ctx: &Context,
+        queued_job: bool,
     ) -> Result<(Analysed, MessageReport), IngestError> {
         let entry = history_entry(prepared, ctx, &message_id.to_string());
         let history = load_history(tx, entry.as_ref(), received_at).await?;
@@ -375,14 +380,16 @@ impl Ingestor {
             }
             self.faults.check(Step::AlertsEnqueued)?;
         }
-        // The safety-net job (if a sync stored this message) has nothing
-        // left to do.
-        let key = AnalyseMessage {
-            message_id: message_id.as_uuid(),
+        if queued_job {
+            // The safety-net job (if a sync stored this message) has nothing
+            // left to do.
+            let key = AnalyseMessage {
+                message_id: message_id.as_uuid(),
+            }
+            .dedupe_key()
+            .unwrap_or_default();
+            queue::finish_queued(tx, &key).await?;
         }
-        .dedupe_key()
-        .unwrap_or_default();
-        queue::finish_queued(tx, &key).await?;
         let analysed = Analysed {
             message_id,
             assessment_id: recorded.id,

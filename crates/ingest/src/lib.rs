@@ -4,10 +4,15 @@
 //!
 //! # Who calls it
 //!
-//! - Mail sync jobs (the worker) call [`Ingestor::store_many`] (or
-//!   [`Ingestor::store_raw`] for one): each message is stored (raw MIME
-//!   encrypted) together with its `analyse_message` job in one transaction, so a stored message is always analysed eventually and a
-//!   poison message fails its own job, not the mailbox's sync. The worker's
+//! - Mail sync jobs (the worker) call [`Ingestor::ingest_many`]: a batch of
+//!   messages is prepared with no transaction open, then stored (raw MIME
+//!   encrypted) and analysed in one transaction, in received order, so a
+//!   verdict never depends on which worker got to which message first. A
+//!   message the batch cannot analyse is stored with an `analyse_message`
+//!   job instead, so a poison message fails its own job, not the
+//!   mailbox's sync.
+//! - [`Ingestor::store_many`] (or [`Ingestor::store_raw`] for one) only
+//!   stores, each message with its `analyse_message` job; the worker's
 //!   analyse job calls [`Ingestor::analyse_in`] in the job's transaction.
 //! - The web API's submissions call [`Ingestor::ingest_raw`]: analysed at
 //!   once, with no transaction held while the engine runs, and everything
@@ -36,6 +41,7 @@
 //! id or its supplier key, and rebuilds the engine's `History` from them.
 
 mod analyse;
+mod batch;
 pub mod context;
 mod fault;
 pub mod headers;

@@ -5,8 +5,8 @@
 //! webhook ──► graph.sync ──► delta round (stored deltaLink, or from the start date)
 //!                               │  $value of each new message (≤4 in flight, size-capped)
 //!                               ▼
-//!                       sentra_ingest::store_many ──► analyse_message ──► case, alerts
-//!                               │  every message committed first, then:
+//!                       sentra_ingest::ingest_many ──► message, verdict, case, alerts
+//!                               │  (in received order)  every message committed first, then:
 //!                               ▼
 //!                       save the round's deltaLink
 //! graph.subscribe ──► subscription (one per mailbox) ──► graph.sync
@@ -18,10 +18,11 @@
 //!
 //! All four kinds are [`PooledHandler`]s: Graph calls can take minutes
 //! (throttling, hundreds of messages), so no transaction stays open across
-//! them. The round's new messages are stored by [`Ingestor::store_many`] in
-//! batches, one transaction each (every message with its own
-//! `analyse_message` job and audit event), and the round's `deltaLink`
-//! is saved only after every message of the round is stored. A crash
+//! them. The round's new messages are stored and analysed by
+//! [`Ingestor::ingest_many`] in batches, in the order the mailbox received
+//! them, one transaction each (every message with its verdict, case,
+//! alerts and audit events), and the round's `deltaLink` is saved only
+//! after every message of the round is stored. A crash
 //! anywhere re-runs the round from the previous link; ingest keys messages
 //! on (mailbox, immutable id), so the re-run stores nothing twice, and the
 //! messages already stored are not even fetched again. A subscribe run
@@ -105,33 +106,27 @@ pub struct GraphSettings {
     pub maintain_every: Duration,
     /// How far back the first sync of a mailbox with no start date reaches.
     pub default_lookback: time::Duration,
-    /// At most this many of a round's new messages are stored in one
-    /// transaction (whatever has been fetched when the previous batch
-    /// committed, so a lone message is not held back). `1`, the default,
-    /// stores each message on its own.
-    ///
-    /// Why not more by default: a batch makes its analysis jobs claimable
-    /// all at once, so the runners analyse its messages in any order, and a
-    /// verdict depends on the history entries of the messages received
-    /// before it, written when those are analysed. The demo's 57 messages
-    /// then gave 25 cases in one run and 27 in the next. 64 reached
-    /// 239–249 msg/s end to end in the `graph_sync` bench against 114 for 1
-    /// (docs/PERFORMANCE.md); it becomes the default once history entries
-    /// are written when a message is stored, so that order cannot matter.
+    /// At most this many of a round's new messages are stored and analysed
+    /// in one transaction (whatever has been fetched when the previous
+    /// batch committed, so a lone message is not held back). 64 by default:
+    /// one commit, one context load and one audit-chain turn for many
+    /// messages is what takes the `graph_sync` bench past 200 msg/s
+    /// (docs/PERFORMANCE.md). The batch is analysed in received order, so
+    /// its size changes no verdict.
     pub store_batch: usize,
 }
 
 impl GraphSettings {
     /// Settings with Sentra's defaults: maintain every 10 minutes (the
-    /// contract's 5–15), first sync 30 days back, one message stored per
-    /// transaction (see [`GraphSettings::store_batch`]).
+    /// contract's 5–15), first sync 30 days back, up to 64 messages stored
+    /// per transaction (see [`GraphSettings::store_batch`]).
     pub fn new(client: GraphClient, webhook_base: impl Into<String>) -> Self {
         Self {
             client,
             webhook_base: webhook_base.into().trim_end_matches('/').to_owned(),
             maintain_every: Duration::from_mins(10),
             default_lookback: time::Duration::days(30),
-            store_batch: 1,
+            store_batch: 64,
         }
     }
 }

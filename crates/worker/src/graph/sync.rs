@@ -100,15 +100,17 @@ async fn clear_link(ctx: &Ctx, t: &Target) -> Result<(), Fail> {
     Ok(())
 }
 
-/// Fetches and stores every message of the round not stored before.
-/// Returns the ones too large to read. Any other failure fails the round
-/// (its link is then not saved, and the re-run repeats it), after the
-/// messages fetched before it are stored.
+/// Fetches, stores and analyses every message of the round not stored
+/// before. Returns the ones too large to read. Any other failure fails the
+/// round (its link is then not saved, and the re-run repeats it), after the
+/// messages before it are stored.
 ///
 /// Fetching and storing overlap: the fetches (≤ [`FETCH_CONCURRENCY`])
-/// hand their bodies over a channel, and the store side commits whatever
-/// has arrived, up to `store_batch`, in one transaction while the next
-/// fetches run.
+/// hand their bodies over a channel in the order the mailbox received the
+/// messages, and the store side ingests whatever has arrived, up to
+/// `store_batch`, in one transaction while the next fetches run. That
+/// order is what makes verdicts repeatable: a message is analysed after
+/// every earlier message of the round, so it always sees their history.
 async fn store_round(ctx: &Ctx, t: &Target, round: &DeltaRound) -> Result<Vec<Fetched>, Fail> {
     let ids: Vec<String> = round.messages.iter().map(|m| m.id.clone()).collect();
     let known = {
@@ -117,12 +119,20 @@ async fn store_round(ctx: &Ctx, t: &Target, round: &DeltaRound) -> Result<Vec<Fe
         tx.commit().await?;
         known
     };
-    let todo: Vec<DeltaItem> = round
+    let mut todo: Vec<(Option<OffsetDateTime>, DeltaItem)> = round
         .messages
         .iter()
         .filter(|m| !known.contains(&m.id))
-        .cloned()
+        .map(|m| {
+            (
+                m.received_date_time.as_deref().and_then(parse_graph_time),
+                m.clone(),
+            )
+        })
         .collect();
+    // Stable, and a message without a time (none in practice) goes last,
+    // as ingest then takes it as received now.
+    todo.sort_by_key(|(at, _)| (at.is_none(), *at));
     tracing::debug!(
         mailbox = %t.id,
         items = round.messages.len(),
@@ -132,28 +142,34 @@ async fn store_round(ctx: &Ctx, t: &Target, round: &DeltaRound) -> Result<Vec<Fe
         "delta round"
     );
     let batch = ctx.settings.store_batch.max(1);
-    let (send, mut recv) = tokio::sync::mpsc::channel::<(DeltaItem, Vec<u8>)>(batch);
+    type Body = (DeltaItem, Option<OffsetDateTime>, Vec<u8>);
+    let (send, mut recv) = tokio::sync::mpsc::channel::<Body>(batch);
     let fetch = async move {
         let mut results = futures_util::stream::iter(todo)
             // Owned items: a stream of futures borrowing from the iterator
             // trips the compiler's higher-ranked `Send` check.
-            .map(|item| async move {
+            .map(|(at, item)| async move {
                 let got = fetch(ctx, t, &item).await;
-                (item, got)
+                (item, at, got)
             })
-            .buffer_unordered(FETCH_CONCURRENCY);
+            // In order: up to FETCH_CONCURRENCY run, handed over as listed.
+            .buffered(FETCH_CONCURRENCY);
         let mut skipped = Vec::new();
         let mut first_err = None;
-        while let Some((item, got)) = results.next().await {
+        while let Some((item, at, got)) = results.next().await {
             match got {
                 Ok(Fetch::Raw(raw)) => {
-                    if send.send((item, raw)).await.is_err() {
+                    if send.send((item, at, raw)).await.is_err() {
                         // The store side failed; it reports why.
                         break;
                     }
                 }
                 Ok(Fetch::Skip(Fetched::Gone)) => {}
                 Ok(Fetch::Skip(too_large)) => skipped.push(too_large),
+                // The messages after a failed fetch are still stored: one
+                // message Graph keeps failing must not keep the rest of the
+                // mailbox unanalysed. Only that one is analysed out of order,
+                // by the re-run.
                 Err(e) => {
                     first_err.get_or_insert(e);
                 }
@@ -166,17 +182,14 @@ async fn store_round(ctx: &Ctx, t: &Target, round: &DeltaRound) -> Result<Vec<Fe
         while recv.recv_many(&mut buf, batch).await > 0 {
             let incoming: Vec<Incoming<'_>> = buf
                 .iter()
-                .map(|(item, raw)| Incoming {
+                .map(|(item, at, raw)| Incoming {
                     mailbox: t.id,
                     provider_id: &item.id,
                     raw,
-                    received_at: item
-                        .received_date_time
-                        .as_deref()
-                        .and_then(parse_graph_time),
+                    received_at: *at,
                 })
                 .collect();
-            ctx.ingestor.store_many(t.org, &incoming).await?;
+            ctx.ingestor.ingest_many(t.org, &incoming).await?;
             buf.clear();
         }
         Ok::<(), Fail>(())

@@ -9,7 +9,7 @@ use sentra_store::ids::MailboxId;
 use sentra_store::repo::alert::{self, ChannelKind, NewChannel};
 use sentra_testkit::emails::{FRAUD_BANK_CHANGE, LEGIT_INVOICE};
 
-fn incoming<'a>(mailbox: MailboxId, provider_id: &'a str, raw: &'a str) -> Incoming<'a> {
+pub(crate) fn incoming<'a>(mailbox: MailboxId, provider_id: &'a str, raw: &'a str) -> Incoming<'a> {
     Incoming {
         mailbox,
         provider_id,
@@ -19,7 +19,7 @@ fn incoming<'a>(mailbox: MailboxId, provider_id: &'a str, raw: &'a str) -> Incom
 }
 
 /// An email channel so that cases also produce alerts and their jobs.
-async fn email_channel(w: &World) {
+pub(crate) async fn email_channel(w: &World) {
     let mut tx = w.tx().await;
     alert::create(
         &mut tx,
@@ -41,7 +41,7 @@ async fn email_channel(w: &World) {
 
 /// Stores both emails through the sync path and drains the queue. Alerts
 /// fail (no SMTP relay) and are parked: part of the compared state too.
-async fn sync_both(w: &World, faults: &FaultPlan) -> Result<(), IngestError> {
+pub(crate) async fn sync_both(w: &World, faults: &FaultPlan) -> Result<(), IngestError> {
     let ingestor = w.ingestor().with_faults(faults.clone());
     ingestor
         .store_raw(w.org, &incoming(w.accounts, "g-1", LEGIT_INVOICE))
@@ -218,58 +218,4 @@ async fn history_from_stored_messages_makes_a_known_sender_no_longer_first_conta
     let first_contact = |c: &[String]| c.iter().any(|s| s.contains("first"));
     assert!(first_contact(&first_codes), "{first_codes:?}");
     assert!(!first_contact(&second_codes), "{second_codes:?}");
-}
-
-/// Stores both emails as one batch (one transaction, as a sync round's
-/// batch is stored) and drains the queue.
-async fn sync_batch(w: &World, faults: &FaultPlan) -> Result<(), IngestError> {
-    let ingestor = w.ingestor().with_faults(faults.clone());
-    ingestor
-        .store_many(
-            w.org,
-            &[
-                incoming(w.accounts, "g-1", LEGIT_INVOICE),
-                incoming(w.accounts, "g-2", FRAUD_BANK_CHANGE),
-            ],
-        )
-        .await?;
-    let runner = w.runner(ingestor, no_alerts());
-    w.drain(&runner).await;
-    Ok(())
-}
-
-#[tokio::test]
-async fn a_batch_stored_in_one_transaction_ends_as_one_by_one_and_a_crash_inside_it_stores_none() {
-    let Some(clean) = World::new().await else {
-        return;
-    };
-    email_channel(&clean).await;
-    sync_both(&clean, &FaultPlan::none()).await.unwrap();
-    let expected = clean.snapshot().await;
-
-    let Some(w) = World::new().await else { return };
-    email_channel(&w).await;
-    sync_batch(&w, &FaultPlan::none()).await.unwrap();
-    assert_eq!(w.snapshot().await, expected, "a batch, no crash");
-    // The same batch again (a re-run of the round) changes nothing.
-    sync_batch(&w, &FaultPlan::none()).await.unwrap();
-    assert_eq!(w.snapshot().await, expected, "the batch seen twice");
-
-    for step in [Step::MessageInserted, Step::Stored] {
-        let Some(w) = World::new().await else { return };
-        email_channel(&w).await;
-        let faults = FaultPlan::none();
-        faults.fail_once_at(step);
-        // The crash after the batch's first insert, or after its commit.
-        assert!(sync_batch(&w, &faults).await.is_err(), "{step:?}");
-        let stored: i64 = sqlx::query_scalar("select count(*) from message where org_id = $1")
-            .bind(w.org.as_uuid())
-            .fetch_one(w.db.superuser())
-            .await
-            .unwrap();
-        let want = if step == Step::Stored { 2 } else { 0 };
-        assert_eq!(stored, want, "stored after a crash at {step:?}");
-        sync_batch(&w, &FaultPlan::none()).await.unwrap();
-        assert_eq!(w.snapshot().await, expected, "after a crash at {step:?}");
-    }
 }

@@ -10,6 +10,8 @@ mod runner;
 mod wake;
 // Ingest: each message once, analysed once, crash-and-rerun at every step.
 mod ingest;
+// A sync batch stored and analysed in one transaction, in received order.
+mod ingest_batch;
 // Alerts: email, Slack and Teams payloads, timeouts, redirects, SSRF refusals.
 mod alerts;
 // The daily digest: held until due, one message per channel a day, never twice.

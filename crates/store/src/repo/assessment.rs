@@ -195,6 +195,12 @@ pub async fn history_entries(
     .bind(&keys.thread_ids)
     .bind(before)
     .bind(HISTORY_LIMIT)
+    // Planned for each call's values, never as a cached generic plan: with
+    // no statistics yet (a new database's first backfill, where everything
+    // is one transaction's rows) the generic plan joined every assessment
+    // to every message of the organisation, 180 ms a call at 800 messages
+    // (auto_explain, docs/PERFORMANCE.md). Planning costs under 0.5 ms.
+    .persistent(false)
     .fetch_all(tx.conn())
     .await?;
     let mut out: Vec<serde_json::Value> = rows.into_iter().map(|(h,)| h).collect();

@@ -154,21 +154,18 @@ impl Ingestor {
                 continue;
             };
             events.push(received_event(id, &incoming[i]));
-            match &prepared[i] {
-                Some(p) => {
-                    let (analysed, report) = self
-                        .finish(&mut tx, id, new.received_at, p, ctx, false)
-                        .await?;
-                    if analysed.created {
-                        events.push(analysed_event(&analysed, &report));
-                    }
+            if let Some(p) = &prepared[i] {
+                let (analysed, report) = self
+                    .finish(&mut tx, id, new.received_at, p, ctx, false)
+                    .await?;
+                if analysed.created {
+                    events.push(analysed_event(&analysed, &report));
                 }
-                None => {
-                    let job = AnalyseMessage {
-                        message_id: id.as_uuid(),
-                    };
-                    queue::enqueue_payload(&mut tx, &job, None).await?;
-                }
+            } else {
+                let job = AnalyseMessage {
+                    message_id: id.as_uuid(),
+                };
+                queue::enqueue_payload(&mut tx, &job, None).await?;
             }
             stored[i] = Some(Stored {
                 message_id: id,

@@ -142,7 +142,6 @@ async fn store_round(ctx: &Ctx, t: &Target, round: &DeltaRound) -> Result<Vec<Fe
         "delta round"
     );
     let batch = ctx.settings.store_batch.max(1);
-    type Body = (DeltaItem, Option<OffsetDateTime>, Vec<u8>);
     let (send, mut recv) = tokio::sync::mpsc::channel::<Body>(batch);
     let fetch = async move {
         let mut results = futures_util::stream::iter(todo)
@@ -201,6 +200,10 @@ async fn store_round(ctx: &Ctx, t: &Target, round: &DeltaRound) -> Result<Vec<Fe
         None => Ok(skipped),
     }
 }
+
+/// A fetched message on its way to the store side: the delta item, when
+/// the mailbox received it, its raw MIME.
+type Body = (DeltaItem, Option<OffsetDateTime>, Vec<u8>);
 
 /// A fetched body, or why there is none.
 enum Fetch {

@@ -4,16 +4,16 @@
 
 use crate::context::{self, ContextInputs};
 use crate::headers::{self, Meta};
+use crate::history::{self, BatchHistory};
 use crate::{IngestError, Ingestor, Source, Step};
 use sentra_domain::jobs::{AnalyseMessage, JobPayload, SendAlert, SendDigest};
 use sentra_domain::{OrgId, RiskLevel, UserId};
 use sentra_engine::{
-    Context, History, HistoryEntry, MessageReport, Prepared, assess, history_entry, message_report,
-    prepare,
+    Context, MessageReport, Prepared, assess, history_entry, message_report, prepare,
 };
 use sentra_store::audit::{self, NewEvent};
 use sentra_store::ids::{AssessmentId, CaseId, MailboxId, MessageId};
-use sentra_store::repo::assessment::{self, HistoryKeys, NewAssessment};
+use sentra_store::repo::assessment::{self, NewAssessment};
 use sentra_store::repo::message::{self, Inserted, NewMessage};
 use sentra_store::repo::{alert, case};
 use sentra_store::{TenantTx, queue};
@@ -243,7 +243,7 @@ impl Ingestor {
             message::get(&mut tx, message_id).await?.received_at
         };
         let (analysed, report) = self
-            .finish(&mut tx, message_id, received_at, &prepared, &ctx, true)
+            .finish(&mut tx, message_id, received_at, &prepared, &ctx, None)
             .await?;
         let stored = Stored {
             message_id,
@@ -310,7 +310,7 @@ impl Ingestor {
         let inputs = context::load(tx, &self.keys).await?;
         let (ctx, prepared) = self.prepare(raw.to_vec(), inputs).await?;
         let (analysed, report) = self
-            .finish(tx, message_id, summary.received_at, &prepared, &ctx, true)
+            .finish(tx, message_id, summary.received_at, &prepared, &ctx, None)
             .await?;
         if analysed.created {
             audit::append(tx, analysed_event(&analysed, &report)).await?;
@@ -345,16 +345,23 @@ impl Ingestor {
         received_at: OffsetDateTime,
         prepared: &Prepared,
         ctx: &Context,
-        queued_job: bool,
+        mut batch: Option<&mut BatchHistory>,
     ) -> Result<(Analysed, MessageReport), IngestError> {
         let entry = history_entry(prepared, ctx, &message_id.to_string());
-        let history = load_history(tx, entry.as_ref(), received_at).await?;
+        let keys = history::keys_of(entry.as_ref());
+        let history = match batch.as_deref() {
+            Some(b) => b.history(tx, keys.as_ref(), received_at).await?,
+            None => history::load(tx, keys.as_ref(), received_at).await?,
+        };
         let assessment = assess(prepared, ctx, &history);
         let mut report = message_report("", prepared, &assessment, ctx);
         mask_report(&mut report);
         let entry_json = entry.as_ref().and_then(|e| serde_json::to_value(e).ok());
         let recorded =
             assessment::record(tx, &verdict(message_id, &report)?, entry_json.as_ref()).await?;
+        if let (Some(b), Some(v), true) = (batch.as_deref_mut(), entry_json, recorded.created) {
+            b.push(received_at, message_id, v);
+        }
         self.faults.check(Step::AssessmentRecorded)?;
         let level = report.risk.level;
         if !recorded.created {
@@ -380,9 +387,9 @@ impl Ingestor {
             }
             self.faults.check(Step::AlertsEnqueued)?;
         }
-        if queued_job {
+        if batch.is_none() {
             // The safety-net job (if a sync stored this message) has nothing
-            // left to do.
+            // left to do. (A batch's new messages have none.)
             let key = AnalyseMessage {
                 message_id: message_id.as_uuid(),
             }
@@ -410,32 +417,6 @@ async fn case_of(tx: &mut TenantTx, message: MessageId) -> Result<Option<CaseId>
         Err(sentra_store::StoreError::NotFound { .. }) => Ok(None),
         Err(e) => Err(e.into()),
     }
-}
-
-/// The engine's history for a message: the stored entries of earlier
-/// messages that share its sender domain, a thread id or its supplier.
-async fn load_history(
-    tx: &mut TenantTx,
-    entry: Option<&HistoryEntry>,
-    received_at: OffsetDateTime,
-) -> Result<History, IngestError> {
-    let mut history = History::new();
-    let Some(entry) = entry else {
-        return Ok(history);
-    };
-    let keys = HistoryKeys {
-        sender_domain: entry.sender_domain.clone(),
-        thread_ids: entry.thread_ids(),
-        supplier_key: entry.supplier_key.clone(),
-    };
-    for row in assessment::history_entries(tx, &keys, received_at).await? {
-        // An entry an older engine wrote in another shape is skipped, not
-        // fatal: history only sharpens signals.
-        if let Ok(e) = serde_json::from_value::<HistoryEntry>(row) {
-            history.record_entry(&e);
-        }
-    }
-    Ok(history)
 }
 
 /// Records the case's alert to every enabled channel whose threshold it

@@ -13,9 +13,9 @@
 //! batch's messages are analysed one after another in received order, each
 //! seeing the entries of the ones before it in the same transaction, so a
 //! verdict depends only on what was stored before it, not on which worker
-//! got to it first. It is also cheaper: the organisation's context is
-//! loaded once per batch, and no job is claimed, run and finished per
-//! message.
+//! got to it first. It is also cheaper: the organisation's context and the
+//! history for all the batch's keys are loaded once per batch, and no job
+//! is claimed, run and finished per message.
 //!
 //! # What falls back to one job per message
 //!
@@ -29,15 +29,23 @@
 
 use crate::analyse::{analysed_event, new_message, received_event};
 use crate::headers::{self, Meta};
+use crate::history::{self, BatchHistory};
 use crate::{Incoming, IngestError, Ingestor, Step, Stored, context};
 use sentra_domain::OrgId;
 use sentra_domain::jobs::AnalyseMessage;
-use sentra_engine::{Context, Prepared, prepare};
+use sentra_engine::{Context, Prepared, history_entry, prepare};
 use sentra_store::audit;
+use sentra_store::repo::assessment::{AnyHistoryKeys, HistoryKeys};
 use sentra_store::repo::message::{self, Inserted, NewMessage};
 use sentra_store::{TenantTx, queue};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+
+/// A prepared message and the keys its history is found by.
+struct Ready {
+    prepared: Prepared,
+    keys: Option<HistoryKeys>,
+}
 
 impl Ingestor {
     /// Stores and analyses a sync round's batch in one transaction (see the
@@ -77,14 +85,15 @@ impl Ingestor {
     }
 
     /// Prepares every message on blocking threads, at most one per core at
-    /// a time. `None`: its preparation panicked.
+    /// a time, with the keys its history is found by. `None`: its
+    /// preparation panicked.
     async fn prepare_all(
         &self,
         ctx: &Arc<Context>,
         incoming: &[Incoming<'_>],
-    ) -> Vec<Option<Prepared>> {
+    ) -> Vec<Option<Ready>> {
         let width = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let mut out: Vec<Option<Prepared>> = incoming.iter().map(|_| None).collect();
+        let mut out: Vec<Option<Ready>> = incoming.iter().map(|_| None).collect();
         let mut running = tokio::task::JoinSet::new();
         let mut next = 0;
         loop {
@@ -93,7 +102,10 @@ impl Ingestor {
                 let (ctx, pdf, i) = (ctx.clone(), self.pdf.clone(), next);
                 running.spawn_blocking(move || {
                     let p = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        prepare(&raw, &ctx, pdf.as_ref())
+                        let prepared = prepare(&raw, &ctx, pdf.as_ref());
+                        // The keys do not depend on the message's id.
+                        let keys = history::keys_of(history_entry(&prepared, &ctx, "").as_ref());
+                        Ready { prepared, keys }
                     }));
                     (i, p.ok())
                 });
@@ -122,7 +134,7 @@ impl Ingestor {
         &self,
         org: OrgId,
         incoming: &[Incoming<'_>],
-        prepared: &[Option<Prepared>],
+        prepared: &[Option<Ready>],
         ctx: &Context,
     ) -> Result<Vec<Stored>, IngestError> {
         let rows: Vec<(Meta, NewMessage)> = incoming
@@ -137,7 +149,17 @@ impl Ingestor {
         // Stable: messages received in the same instant keep the order given.
         order.sort_by_key(|&i| rows[i].1.received_at);
 
+        let mut keys = AnyHistoryKeys::default();
+        for k in prepared.iter().flatten().filter_map(|r| r.keys.as_ref()) {
+            keys.add(k);
+        }
+        let latest = rows.iter().map(|(_, new)| new.received_at).max();
+
         let mut tx = TenantTx::begin(&self.pool, org, None).await?;
+        let mut history = match latest {
+            Some(latest) => BatchHistory::load(&mut tx, &keys, latest).await?,
+            None => BatchHistory::empty(),
+        };
         let mut stored: Vec<Option<Stored>> = vec![None; rows.len()];
         let mut events = Vec::new();
         for i in order {
@@ -154,9 +176,16 @@ impl Ingestor {
                 continue;
             };
             events.push(received_event(id, &incoming[i]));
-            if let Some(p) = &prepared[i] {
+            if let Some(r) = &prepared[i] {
                 let (analysed, report) = self
-                    .finish(&mut tx, id, new.received_at, p, ctx, false)
+                    .finish(
+                        &mut tx,
+                        id,
+                        new.received_at,
+                        &r.prepared,
+                        ctx,
+                        Some(&mut history),
+                    )
                     .await?;
                 if analysed.created {
                     events.push(analysed_event(&analysed, &report));

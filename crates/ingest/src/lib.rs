@@ -36,15 +36,19 @@
 //! # History
 //!
 //! Each verdict stores what its message teaches later ones (the engine's
-//! [`sentra_engine::HistoryEntry`]). Analysing a message loads the entries
+//! [`sentra_engine::HistoryEntry`]). Analysing a message reads the entries
 //! of messages *received before it* that share its sender domain, a thread
-//! id or its supplier key, and rebuilds the engine's `History` from them.
+//! id or its supplier key (the newest 2,000), and rebuilds the engine's
+//! `History` from them: one query per message, or for a sync batch one
+//! query for all its messages' keys, each message's share picked in memory
+//! (the `history` module; its tests check the pick against the query).
 
 mod analyse;
 mod batch;
 pub mod context;
 mod fault;
 pub mod headers;
+mod history;
 
 pub use analyse::{Analysed, Incoming, Ingested, Stored};
 pub use fault::{FaultPlan, Step};

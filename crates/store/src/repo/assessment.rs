@@ -159,6 +159,56 @@ pub struct HistoryKeys {
 /// The most history entries [`history_entries`] returns.
 pub const HISTORY_LIMIT: i64 = 2000;
 
+/// Several messages' [`HistoryKeys`] at once (a batch's): an entry matches
+/// when it shares any one of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnyHistoryKeys {
+    /// Registrable sender domains.
+    pub sender_domains: Vec<String>,
+    /// Thread ids (`Message-ID`s and the ids they refer to).
+    pub thread_ids: Vec<String>,
+    /// Supplier keys.
+    pub supplier_keys: Vec<String>,
+}
+
+impl AnyHistoryKeys {
+    /// Adds one message's keys.
+    pub fn add(&mut self, keys: &HistoryKeys) {
+        fn push(set: &mut Vec<String>, v: &String) {
+            if !set.contains(v) {
+                set.push(v.clone());
+            }
+        }
+        if let Some(d) = &keys.sender_domain {
+            push(&mut self.sender_domains, d);
+        }
+        for id in &keys.thread_ids {
+            push(&mut self.thread_ids, id);
+        }
+        if let Some(k) = &keys.supplier_key {
+            push(&mut self.supplier_keys, k);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.sender_domains.is_empty()
+            && self.thread_ids.is_empty()
+            && self.supplier_keys.is_empty()
+    }
+}
+
+/// One stored history entry with its message's place in the order the
+/// history is read in (`received_at`, then id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRow {
+    /// The message the entry is about.
+    pub message_id: MessageId,
+    /// When its mailbox received it.
+    pub received_at: OffsetDateTime,
+    /// The entry (a JSON object).
+    pub entry: serde_json::Value,
+}
+
 /// The stored history entries (JSON objects, oldest first) of messages
 /// received strictly before `before` that share a key with `keys`, one per
 /// message (its newest verdict's), at most [`HISTORY_LIMIT`] (the newest).
@@ -169,18 +219,33 @@ pub async fn history_entries(
     keys: &HistoryKeys,
     before: OffsetDateTime,
 ) -> Result<Vec<serde_json::Value>, StoreError> {
-    if keys.sender_domain.is_none() && keys.thread_ids.is_empty() && keys.supplier_key.is_none() {
+    let mut any = AnyHistoryKeys::default();
+    any.add(keys);
+    let rows = history_rows(tx, &any, before, HISTORY_LIMIT).await?;
+    Ok(rows.into_iter().rev().map(|r| r.entry).collect())
+}
+
+/// [`history_entries`] for several messages' keys at once, with each
+/// entry's place in the order, NEWEST first, at most `limit`: a batch loads
+/// its history once and picks each message's share in memory.
+pub async fn history_rows(
+    tx: &mut TenantTx,
+    keys: &AnyHistoryKeys,
+    before: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<HistoryRow>, StoreError> {
+    if keys.is_empty() {
         return Ok(Vec::new());
     }
     let org = tx.org().as_uuid();
-    let rows: Vec<(serde_json::Value,)> = sqlx::query_as(
-        "select history from (
+    let rows: Vec<(serde_json::Value, OffsetDateTime, uuid::Uuid)> = sqlx::query_as(
+        "select history, received_at, id from (
            select distinct on (a.message_id) a.history, m.received_at, m.id
            from assessment a join message m on m.id = a.message_id
            where a.org_id = $1 and m.org_id = $1 and a.history is not null
              and m.received_at < $5
-             and ((a.history ->> 'sender_domain') = $2
-                  or (a.history ->> 'supplier_key') = $3
+             and ((a.history ->> 'sender_domain') = any($2)
+                  or (a.history ->> 'supplier_key') = any($3)
                   or (cardinality($4::text[]) > 0
                       and ((a.history ->> 'message_id') = any($4)
                            or (a.history -> 'refers_to') ?| $4)))
@@ -190,11 +255,11 @@ pub async fn history_entries(
          limit $6",
     )
     .bind(org)
-    .bind(keys.sender_domain.as_deref())
-    .bind(keys.supplier_key.as_deref())
+    .bind(&keys.sender_domains)
+    .bind(&keys.supplier_keys)
     .bind(&keys.thread_ids)
     .bind(before)
-    .bind(HISTORY_LIMIT)
+    .bind(limit)
     // Planned for each call's values, never as a cached generic plan: with
     // no statistics yet (a new database's first backfill, where everything
     // is one transaction's rows) the generic plan joined every assessment
@@ -203,9 +268,14 @@ pub async fn history_entries(
     .persistent(false)
     .fetch_all(tx.conn())
     .await?;
-    let mut out: Vec<serde_json::Value> = rows.into_iter().map(|(h,)| h).collect();
-    out.reverse();
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .map(|(entry, received_at, id)| HistoryRow {
+            message_id: MessageId::from_uuid(id),
+            received_at,
+            entry,
+        })
+        .collect())
 }
 
 type Row = (

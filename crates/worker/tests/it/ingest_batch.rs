@@ -253,3 +253,85 @@ async fn a_verdict_the_database_refuses_sends_the_whole_batch_to_one_job_per_mes
         2
     );
 }
+
+/// Seven emails over seven days: Apex's invoices (the fourth far above the
+/// usual amount, the last a re-sent invoice with another amount), then a
+/// bank-change fraud and a reply in its thread.
+fn week() -> Vec<(String, String, i64)> {
+    let invoice = |n: u32, amount: &str| {
+        LEGIT_INVOICE
+            .replace("APX-2026-1152", &format!("APX-2026-{n}"))
+            .replace("4,860.00", amount)
+            .replace("<inv1152@", &format!("<inv{n}@"))
+    };
+    let fraud = FRAUD_BANK_CHANGE.replace("20261023101540.5521", "fraud.5");
+    let reply = FRAUD_BANK_CHANGE
+        .replace("20261023101540.5521", "fraud.6")
+        .replace(
+            "MIME-Version",
+            "In-Reply-To: <fraud.5@apexscaffolding.co>\r\nMIME-Version",
+        );
+    vec![
+        ("w-1".into(), invoice(1, "4,860.00"), 1),
+        ("w-2".into(), invoice(2, "5,000.00"), 2),
+        ("w-3".into(), invoice(3, "4,000.00"), 3),
+        ("w-4".into(), invoice(4, "60,000.00"), 4),
+        ("w-5".into(), fraud, 5),
+        ("w-6".into(), reply, 6),
+        ("w-7".into(), invoice(2, "5,500.00"), 7),
+    ]
+}
+
+fn on_day<'a>(w: &World, (id, raw, day): &'a (String, String, i64)) -> Incoming<'a> {
+    Incoming {
+        mailbox: w.accounts,
+        provider_id: id,
+        raw: raw.as_bytes(),
+        received_at: Some(
+            time::macros::datetime!(2026-11-01 10:00 UTC) + time::Duration::days(*day),
+        ),
+    }
+}
+
+#[tokio::test]
+async fn history_read_from_a_batchs_preload_gives_the_verdicts_of_one_query_per_message() {
+    let mail = week();
+    // One job per message, each analysed before the next is stored: the
+    // history comes from one query per message.
+    let Some(jobs) = World::new().await else {
+        return;
+    };
+    let runner = jobs.runner(jobs.ingestor(), no_alerts());
+    for m in &mail {
+        jobs.ingestor()
+            .store_raw(jobs.org, &on_day(&jobs, m))
+            .await
+            .unwrap();
+        jobs.drain(&runner).await;
+    }
+    let expected = signal_codes(&jobs).await;
+    let codes_of = |id: &str| expected.iter().find(|(p, _)| p == id).unwrap().1.clone();
+    // The history was there to be read: each of these needs earlier mail.
+    assert!(
+        codes_of("w-4").contains(&"amount_anomaly".to_owned()),
+        "{expected:?}"
+    );
+    assert!(
+        codes_of("w-7").contains(&"duplicate_invoice".to_owned()),
+        "{expected:?}"
+    );
+    assert_ne!(codes_of("w-5"), codes_of("w-6"), "{expected:?}");
+
+    // Two batches (the second reads the first from its preload), and one
+    // batch given newest first (each reads the earlier ones of the batch).
+    for split in [3, 0] {
+        let Some(w) = World::new().await else { return };
+        let (a, b) = mail.split_at(split);
+        let first: Vec<Incoming<'_>> = a.iter().map(|m| on_day(&w, m)).collect();
+        let mut second: Vec<Incoming<'_>> = b.iter().map(|m| on_day(&w, m)).collect();
+        second.reverse();
+        w.ingestor().ingest_many(w.org, &first).await.unwrap();
+        w.ingestor().ingest_many(w.org, &second).await.unwrap();
+        assert_eq!(signal_codes(&w).await, expected, "split at {split}");
+    }
+}

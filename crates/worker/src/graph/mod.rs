@@ -114,6 +114,13 @@ pub struct GraphSettings {
     /// (docs/PERFORMANCE.md). The batch is analysed in received order, so
     /// its size changes no verdict.
     pub store_batch: usize,
+    /// At most this many bytes of raw MIME wait between a round's fetches
+    /// and its store side, so also per transaction (32 MiB by default). A
+    /// batch of 64 large scans must not take the worker's memory: 64 bodies
+    /// near the `$value` cap would be over 2 GiB, and a worker that runs
+    /// out of memory re-runs the same round after every restart. A body
+    /// larger than the budget goes on its own.
+    pub store_batch_bytes: usize,
 }
 
 impl GraphSettings {
@@ -127,6 +134,7 @@ impl GraphSettings {
             maintain_every: Duration::from_mins(10),
             default_lookback: time::Duration::days(30),
             store_batch: 64,
+            store_batch_bytes: 32 * 1024 * 1024,
         }
     }
 }

@@ -108,7 +108,8 @@ async fn clear_link(ctx: &Ctx, t: &Target) -> Result<(), Fail> {
 /// Fetching and storing overlap: the fetches (≤ [`FETCH_CONCURRENCY`])
 /// hand their bodies over a channel in the order the mailbox received the
 /// messages, and the store side ingests whatever has arrived, up to
-/// `store_batch`, in one transaction while the next fetches run. That
+/// `store_batch` messages and `store_batch_bytes` of raw MIME, in one
+/// transaction while the next fetches run. That
 /// order is what makes verdicts repeatable: a message is analysed after
 /// every earlier message of the round, so it always sees their history.
 async fn store_round(ctx: &Ctx, t: &Target, round: &DeltaRound) -> Result<Vec<Fetched>, Fail> {
@@ -143,6 +144,13 @@ async fn store_round(ctx: &Ctx, t: &Target, round: &DeltaRound) -> Result<Vec<Fe
     );
     let batch = ctx.settings.store_batch.max(1);
     let (send, mut recv) = tokio::sync::mpsc::channel::<Body>(batch);
+    // Each body waiting to be stored holds its size (capped at the whole
+    // budget, so a larger one still passes, alone) until its batch is in.
+    let budget = ctx
+        .settings
+        .store_batch_bytes
+        .clamp(1, usize::try_from(u32::MAX).unwrap_or(usize::MAX));
+    let bytes = std::sync::Arc::new(tokio::sync::Semaphore::new(budget));
     let fetch = async move {
         let mut results = futures_util::stream::iter(todo)
             // Owned items: a stream of futures borrowing from the iterator
@@ -158,7 +166,11 @@ async fn store_round(ctx: &Ctx, t: &Target, round: &DeltaRound) -> Result<Vec<Fe
         while let Some((item, at, got)) = results.next().await {
             match got {
                 Ok(Fetch::Raw(raw)) => {
-                    if send.send((item, at, raw)).await.is_err() {
+                    let size = u32::try_from(raw.len().clamp(1, budget)).unwrap_or(u32::MAX);
+                    let Ok(held) = bytes.clone().acquire_many_owned(size).await else {
+                        break;
+                    };
+                    if send.send((item, at, raw, held)).await.is_err() {
                         // The store side failed; it reports why.
                         break;
                     }
@@ -181,7 +193,7 @@ async fn store_round(ctx: &Ctx, t: &Target, round: &DeltaRound) -> Result<Vec<Fe
         while recv.recv_many(&mut buf, batch).await > 0 {
             let incoming: Vec<Incoming<'_>> = buf
                 .iter()
-                .map(|(item, at, raw)| Incoming {
+                .map(|(item, at, raw, _)| Incoming {
                     mailbox: t.id,
                     provider_id: &item.id,
                     raw,
@@ -202,8 +214,14 @@ async fn store_round(ctx: &Ctx, t: &Target, round: &DeltaRound) -> Result<Vec<Fe
 }
 
 /// A fetched message on its way to the store side: the delta item, when
-/// the mailbox received it, its raw MIME.
-type Body = (DeltaItem, Option<OffsetDateTime>, Vec<u8>);
+/// the mailbox received it, its raw MIME, and its share of the round's
+/// byte budget (given back when its batch is stored).
+type Body = (
+    DeltaItem,
+    Option<OffsetDateTime>,
+    Vec<u8>,
+    tokio::sync::OwnedSemaphorePermit,
+);
 
 /// A fetched body, or why there is none.
 enum Fetch {

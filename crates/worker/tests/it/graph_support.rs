@@ -34,6 +34,9 @@ pub struct Rig {
     web: String,
     faults: FaultPlan,
     max_mime_bytes: usize,
+    /// The workers' `GraphSettings::store_batch_bytes` (`None`: the
+    /// default); takes effect for workers started after it is set.
+    pub batch_bytes: Option<usize>,
     stop: Option<oneshot::Sender<()>>,
     runner: Option<tokio::task::JoinHandle<sentra_worker::RunStats>>,
     /// Further workers (another process each, as far as Graph and the
@@ -117,6 +120,7 @@ impl Rig {
             web,
             faults,
             max_mime_bytes,
+            batch_bytes: None,
             stop: None,
             runner: None,
             others: Vec::new(),
@@ -148,6 +152,9 @@ impl Rig {
         let mut settings = GraphSettings::new(client, self.web.clone());
         // Tests drive maintenance themselves.
         settings.maintain_every = Duration::from_hours(1);
+        if let Some(bytes) = self.batch_bytes {
+            settings.store_batch_bytes = bytes;
+        }
         let mut registry = Registry::new();
         sentra_worker::jobs::register_defaults(
             &mut registry,

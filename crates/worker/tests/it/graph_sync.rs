@@ -328,6 +328,39 @@ async fn a_crash_after_storing_a_message_reruns_the_round_without_duplicates() {
     assert_eq!(rig.mailbox().await.health, Health::Healthy);
 }
 
+/// How many transactions stored the organisation's messages.
+const STORING_TRANSACTIONS: &str =
+    "select count(distinct xmin::text) from message where org_id = $1";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_round_over_the_byte_budget_is_stored_in_several_transactions_and_completely() {
+    let Some(mut rig) = Rig::start().await else {
+        return;
+    };
+    rig.connect().await;
+    // Smaller than any message: each waits for the one before to be stored.
+    rig.batch_bytes = Some(1);
+    rig.kill_and_restart().await;
+    let upn = rig.s.monitored.upn.clone();
+    for i in 0..8 {
+        rig.fake
+            .add_message(&upn, NewMessage::new(invoice(i)))
+            .unwrap();
+    }
+    rig.enqueue(graph_jobs::SYNC, false).await;
+    rig.until_count(MESSAGES, 8).await;
+    rig.settle().await;
+    rig.stop().await;
+    assert_eq!(rig.count(DISTINCT).await, 8);
+    assert_eq!(
+        rig.count("select count(*) from assessment where org_id = $1")
+            .await,
+        8
+    );
+    assert_eq!(rig.count(STORING_TRANSACTIONS).await, 8, "one message each");
+    assert_eq!(rig.mailbox().await.health, Health::Healthy);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_message_over_the_size_cap_is_recorded_not_dropped_silently() {
     let Some(mut rig) = Rig::start_with(FaultPlan::none(), 4096).await else {

@@ -11,13 +11,15 @@
 //!
 //! # Same answer as the query
 //!
-//! The share picked for a message is exactly what [`load`] would read in
-//! the batch's transaction: the same key test (mirroring the SQL, `NULL`
-//! never matching), the same order (`received_at`, then message id, newest
-//! first), the same limit. The preload is itself limited; when it was cut
-//! short and a message's share might reach past its end, that message falls
-//! back to the query. The unit tests compare the pick with a brute-force
-//! reading of the same rows.
+//! The share picked for a message is exactly what [`load`] would read at
+//! the start of the batch's transaction plus the batch's own entries: the
+//! same key test (mirroring the SQL, `NULL` never matching), the same order
+//! (`received_at`, then message id, newest first), the same limit. (A
+//! message another worker commits while the batch runs is seen by the next
+//! batch, not this one: arrival order, which no reading can avoid.) The
+//! preload is itself limited; when it was cut short and a message's share
+//! might reach past its end, that message falls back to the query. The
+//! unit tests compare the pick with a brute-force reading of the same rows.
 
 use crate::IngestError;
 use sentra_engine::{History, HistoryEntry};

@@ -109,9 +109,9 @@ async fn clear_link(ctx: &Ctx, t: &Target) -> Result<(), Fail> {
 /// hand their bodies over a channel in the order the mailbox received the
 /// messages, and the store side ingests whatever has arrived, up to
 /// `store_batch` messages and `store_batch_bytes` of raw MIME, in one
-/// transaction while the next fetches run. That
-/// order is what makes verdicts repeatable: a message is analysed after
-/// every earlier message of the round, so it always sees their history.
+/// transaction while the next fetches run. That order is what makes
+/// verdicts repeatable: a message is analysed after every earlier message
+/// of the round, so it always sees their history.
 async fn store_round(ctx: &Ctx, t: &Target, round: &DeltaRound) -> Result<Vec<Fetched>, Fail> {
     let ids: Vec<String> = round.messages.iter().map(|m| m.id.clone()).collect();
     let known = {

@@ -9,7 +9,7 @@ use crate::{IngestError, Ingestor, Source, Step};
 use sentra_domain::jobs::{AnalyseMessage, JobPayload, SendAlert, SendDigest};
 use sentra_domain::{OrgId, RiskLevel, UserId};
 use sentra_engine::{
-    Context, MessageReport, Prepared, assess, history_entry, message_report, prepare,
+    Context, History, MessageReport, Prepared, assess, history_entry, message_report, prepare,
 };
 use sentra_store::audit::{self, NewEvent};
 use sentra_store::ids::{AssessmentId, CaseId, MailboxId, MessageId};
@@ -349,9 +349,11 @@ impl Ingestor {
     ) -> Result<(Analysed, MessageReport), IngestError> {
         let entry = history_entry(prepared, ctx, &message_id.to_string());
         let keys = history::keys_of(entry.as_ref());
-        let history = match batch.as_deref() {
-            Some(b) => b.history(tx, keys.as_ref(), received_at).await?,
-            None => history::load(tx, keys.as_ref(), received_at).await?,
+        let history = match (keys.as_ref(), batch.as_deref()) {
+            // No entry (an unparsable message): nothing to look up.
+            (None, _) => History::new(),
+            (Some(k), Some(b)) => b.history(tx, k, received_at).await?,
+            (Some(k), None) => history::load(tx, k, received_at).await?,
         };
         let assessment = assess(prepared, ctx, &history);
         let mut report = message_report("", prepared, &assessment, ctx);

@@ -40,6 +40,7 @@ use sentra_store::repo::message::{self, Inserted, NewMessage};
 use sentra_store::{TenantTx, queue};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use time::OffsetDateTime;
 
 /// A prepared message and the keys its history is found by.
 struct Ready {
@@ -153,13 +154,16 @@ impl Ingestor {
         for k in prepared.iter().flatten().filter_map(|r| r.keys.as_ref()) {
             keys.add(k);
         }
-        let latest = rows.iter().map(|(_, new)| new.received_at).max();
+        // `ingest_many` never calls with no messages; with none, there
+        // would be no keys and nothing to load.
+        let latest = rows
+            .iter()
+            .map(|(_, new)| new.received_at)
+            .max()
+            .unwrap_or_else(OffsetDateTime::now_utc);
 
         let mut tx = TenantTx::begin(&self.pool, org, None).await?;
-        let mut history = match latest {
-            Some(latest) => BatchHistory::load(&mut tx, &keys, latest).await?,
-            None => BatchHistory::empty(),
-        };
+        let mut history = BatchHistory::load(&mut tx, &keys, latest).await?;
         let mut stored: Vec<Option<Stored>> = vec![None; rows.len()];
         let mut events = Vec::new();
         for i in order {

@@ -60,12 +60,9 @@ fn parse(v: Value) -> Option<HistoryEntry> {
 /// One message's history, with one query.
 pub(crate) async fn load(
     tx: &mut TenantTx,
-    keys: Option<&HistoryKeys>,
+    keys: &HistoryKeys,
     received_at: OffsetDateTime,
 ) -> Result<History, IngestError> {
-    let Some(keys) = keys else {
-        return Ok(History::new());
-    };
     let entries: Vec<HistoryEntry> = assessment::history_entries(tx, keys, received_at)
         .await?
         .into_iter()
@@ -179,15 +176,6 @@ impl BatchHistory {
         ))
     }
 
-    /// A batch whose messages have no keys (nothing to load).
-    pub(crate) fn empty() -> Self {
-        Self::from_rows(
-            Vec::new(),
-            false,
-            usize::try_from(HISTORY_LIMIT).unwrap_or(usize::MAX),
-        )
-    }
-
     fn from_rows(rows: Vec<HistoryRow>, cut: bool, limit: usize) -> Self {
         Self {
             stored: rows
@@ -230,15 +218,12 @@ impl BatchHistory {
     pub(crate) async fn history(
         &self,
         tx: &mut TenantTx,
-        keys: Option<&HistoryKeys>,
+        keys: &HistoryKeys,
         received_at: OffsetDateTime,
     ) -> Result<History, IngestError> {
-        let Some(keys) = keys else {
-            return Ok(History::new());
-        };
         match self.pick(keys, received_at) {
             Some(rows) => Ok(replay(rows.into_iter().filter_map(|r| r.entry.as_ref()))),
-            None => load(tx, Some(keys), received_at).await,
+            None => load(tx, keys, received_at).await,
         }
     }
 
